@@ -1,0 +1,36 @@
+# The front door. Every target bootstraps .venv when it is missing, so a fresh
+# clone needs nothing but Python 3.11, make and (for browser tests) Debian's chromium.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench soak venv clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: locked vs unlocked vs sqlite, side by side, on the embedded defaults
+demo: $(STAMP)
+	$(BIN)/racecheck compare --quick
+
+## test: lint, type-check, then the whole pytest suite (unit, end-to-end, browser)
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## bench: performance against hey/wrk, checker speed, detection rate (quick mode)
+bench: $(STAMP)
+	$(BIN)/racecheck bench --quick
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

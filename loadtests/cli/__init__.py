@@ -1,0 +1,1 @@
+"""racecheck command line."""

@@ -1,0 +1,1 @@
+"""The classroom voting app: the reference target for racecheck."""
