@@ -1,0 +1,219 @@
+"""The history: an append-only record of every operation, after Jepsen.
+
+Each operation is *invoked*, then *completes* exactly once as ``ok`` (it took
+effect), ``fail`` (it definitely did not) or ``info`` (unknown). Drivers on many
+threads append to one :class:`History`; Locust workers each write their own file
+and :func:`merge` joins them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from loadtests.errors import HistoryError
+
+OpType = Literal["invoke", "ok", "fail", "info"]
+OP_TYPES: frozenset[str] = frozenset({"invoke", "ok", "fail", "info"})
+COMPLETIONS: frozenset[str] = frozenset({"ok", "fail", "info"})
+Process = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One line of a history: an invocation or a completion."""
+
+    index: int
+    process: Process
+    type: OpType
+    f: str
+    value: Any
+    time_ns: int
+    vote_id: str | None = None
+    driver: str = "requests"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form, with the field order of docs/run-directory.md."""
+        return {
+            "index": self.index,
+            "process": self.process,
+            "type": self.type,
+            "f": self.f,
+            "value": self.value,
+            "time_ns": self.time_ns,
+            "vote_id": self.vote_id,
+            "driver": self.driver,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Op:
+        """Build an op from one parsed JSON line, refusing anything malformed."""
+        try:
+            op_type = raw["type"]
+            if op_type not in OP_TYPES:
+                raise HistoryError(
+                    f"unknown op type {op_type!r}; expected one of {sorted(OP_TYPES)}"
+                )
+            return cls(
+                index=int(raw["index"]),
+                process=raw["process"],
+                type=op_type,
+                f=str(raw["f"]),
+                value=raw.get("value"),
+                time_ns=int(raw["time_ns"]),
+                vote_id=raw.get("vote_id"),
+                driver=str(raw.get("driver", "requests")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HistoryError(f"malformed history op {raw!r}: {exc}") from exc
+
+
+class History:
+    """A thread-safe, append-only list of ops that hands out indexes in order."""
+
+    def __init__(self, driver: str = "requests", ops: Iterable[Op] = ()) -> None:
+        self.driver = driver
+        self._ops: list[Op] = list(ops)
+        self._lock = threading.Lock()
+        # Open invocations by (process, vote_id or f), so close_pending() can
+        # give each in-flight op its `info` completion when a run stops.
+        self._open: dict[tuple[Process, str], Op] = {}
+        for op in self._ops:
+            self._track(op)
+
+    def _track(self, op: Op) -> None:
+        key = (op.process, op.vote_id or op.f)
+        if op.type == "invoke":
+            self._open[key] = op
+        else:
+            self._open.pop(key, None)
+
+    def append(
+        self,
+        process: Process,
+        op_type: OpType,
+        f: str,
+        value: Any,
+        vote_id: str | None = None,
+        time_ns: int | None = None,
+        driver: str | None = None,
+    ) -> Op:
+        """Record one op now (or at ``time_ns``, as another driver's op) and return it."""
+        with self._lock:
+            # Stamped under the lock so index order and time order agree, which
+            # keeps each process's order intact when histories are merged by time.
+            stamp = time.time_ns() if time_ns is None else time_ns
+            op = Op(
+                len(self._ops), process, op_type, f, value, stamp, vote_id, driver or self.driver
+            )
+            self._ops.append(op)
+            self._track(op)
+        return op
+
+    def invoke(self, process: Process, f: str, value: Any, vote_id: str | None = None) -> Op:
+        """Record that ``process`` is about to perform ``f``."""
+        return self.append(process, "invoke", f, value, vote_id)
+
+    def complete(
+        self, invocation: Op, op_type: OpType, value: Any, time_ns: int | None = None
+    ) -> Op:
+        """Record the one completion of ``invocation``."""
+        if op_type == "invoke":
+            raise HistoryError("a completion must be ok, fail or info, not invoke")
+        return self.append(
+            invocation.process, op_type, invocation.f, value, invocation.vote_id, time_ns
+        )
+
+    def close_pending(self, reason: str = "still in flight when the run stopped") -> list[Op]:
+        """Complete every open invocation as ``info``: it may or may not have taken effect."""
+        with self._lock:
+            pending = list(self._open.values())
+        closed = []
+        for inv in pending:
+            value = {"error": reason, "status": None}
+            if isinstance(inv.value, dict) and "choice" in inv.value:
+                value["choice"] = inv.value["choice"]
+            closed.append(self.complete(inv, "info", value))
+        return closed
+
+    def pending(self) -> int:
+        """How many invocations have no completion yet."""
+        with self._lock:
+            return len(self._open)
+
+    def ops(self) -> list[Op]:
+        """A snapshot of the ops recorded so far."""
+        with self._lock:
+            return list(self._ops)
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops())
+
+    def write(self, path: Path) -> None:
+        """Write the history as JSON lines (atomically: a reader never sees half a file)."""
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            for op in self.ops():
+                out.write(json.dumps(op.to_dict(), separators=(",", ":")))
+                out.write("\n")
+        tmp.replace(path)
+
+
+def iter_file(path: Path) -> Iterator[Op]:
+    """Stream the ops of a history.jsonl file without holding them all."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise HistoryError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+                yield Op.from_dict(raw)
+    except OSError as exc:
+        raise HistoryError(f"cannot read history {path}: {exc.strerror}") from exc
+
+
+def load(path: Path, driver: str | None = None) -> History:
+    """Load a history file into memory."""
+    ops = list(iter_file(path))
+    return History(driver or (ops[0].driver if ops else "requests"), ops)
+
+
+def merge(histories: Iterable[Iterable[Op]], driver: str = "locust") -> History:
+    """Join several histories into one, ordered by time and re-indexed.
+
+    The merge is exact: every op of every input appears once, each input's own
+    order is kept for equal timestamps, and a vote id seen in two inputs is
+    refused, because two workers claiming one vote means the accounting is wrong.
+    """
+    tagged: list[tuple[int, int, int, Op]] = []
+    owner: dict[str, int] = {}
+    for source, ops in enumerate(histories):
+        for position, op in enumerate(ops):
+            if op.vote_id is not None and op.f == "vote":
+                first = owner.setdefault(op.vote_id, source)
+                if first != source:
+                    raise HistoryError(
+                        f"vote id {op.vote_id!r} appears in history {first} and history "
+                        f"{source}; each worker must use its own vote-id prefix"
+                    )
+            tagged.append((op.time_ns, source, position, op))
+    tagged.sort(key=lambda item: item[:3])
+    merged = History(driver)
+    merged._ops = [
+        Op(i, op.process, op.type, op.f, op.value, op.time_ns, op.vote_id, op.driver)
+        for i, (_, _, _, op) in enumerate(tagged)
+    ]
+    for op in merged._ops:
+        merged._track(op)
+    return merged
