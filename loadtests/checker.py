@@ -1,0 +1,241 @@
+"""The checker: a pure function from (history, final state, settings) to a verdict.
+
+It reads the history once, keeping only aggregates and the first op of each
+returned count, and never says PASS without evidence: missing evidence is
+UNKNOWN, and FAIL always comes with witnesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadtests import checks
+from loadtests.history import Op
+from loadtests.verdict import (
+    MAX_WITNESSES,
+    CheckResult,
+    ChoiceCounts,
+    Status,
+    Verdict,
+    combine,
+)
+
+# Nemesis ops that replace the target process (its in-memory state is gone).
+RESTART_FS = frozenset({"kill", "restart", "kill-restart"})
+
+
+@dataclass(frozen=True)
+class FinalState:
+    """The target's state after the load stopped, as the harness read it."""
+
+    counts: Mapping[str, int] | None
+    resolution_id: int | None = None
+    time_ns: int | None = None
+    pids: tuple[int, ...] = ()
+    source: str = "read"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form used in result.json."""
+        return {
+            "counts": dict(self.counts) if self.counts is not None else None,
+            "resolution_id": self.resolution_id,
+            "time_ns": self.time_ns,
+            "pids": list(self.pids),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> FinalState:
+        """Rebuild the final state from result.json (None: there was no final read)."""
+        if not raw:
+            return cls(None)
+        counts = raw.get("counts")
+        return cls(
+            {str(k): int(v) for k, v in counts.items()} if counts is not None else None,
+            raw.get("resolution_id"),
+            raw.get("time_ns"),
+            tuple(raw.get("pids", ())),
+            str(raw.get("source", "read")),
+        )
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What the checker must know beyond the history: expectations and known gaps."""
+
+    expect: str | None = None  # "pass" or "violation"
+    choices: tuple[str, ...] = ()
+    shared_state: bool = False
+    workers: int | None = None
+    gaps: tuple[str, ...] = ()
+    interrupted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ack:
+    """The minimum kept per acknowledged vote: enough to be a witness."""
+
+    vote_id: str | None
+    process: Any
+    invoke_ns: int | None
+    complete_ns: int
+    count: int | None
+    pid: int | None
+    resolution_id: int | None
+
+    def witness(self) -> dict[str, Any]:
+        return {
+            "vote_id": self.vote_id,
+            "process": self.process,
+            "invoke_ns": self.invoke_ns,
+            "complete_ns": self.complete_ns,
+            "count": self.count,
+            "pid": self.pid,
+            "resolution_id": self.resolution_id,
+        }
+
+
+@dataclass
+class _Scan:
+    """Everything one pass over the history collects."""
+
+    counts: dict[str, list[int]] = field(default_factory=dict)  # choice -> [ok, fail, info]
+    open: dict[tuple[Any, str], int] = field(default_factory=dict)
+    vote_ids: set[str] = field(default_factory=set)
+    duplicate_ids: list[str] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    first_by_count: dict[tuple[Any, ...], _Ack] = field(default_factory=dict)
+    collisions: list[tuple[_Ack, _Ack]] = field(default_factory=list)
+    collision_total: int = 0
+    acks_with_count: int = 0
+    pid_acks: dict[int, _Ack] = field(default_factory=dict)
+    pid_epochs: dict[int, set[int]] = field(default_factory=dict)
+    resolutions: dict[int, _Ack] = field(default_factory=dict)
+    above_final: list[_Ack] = field(default_factory=list)
+    above_final_total: int = 0
+    restarts: list[Op] = field(default_factory=list)
+    acks_before_restart: int = 0
+    last_vote_ns: int = 0
+
+
+def _scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> _Scan:
+    scan = _Scan()
+    for choice in settings.choices:
+        scan.counts.setdefault(choice, [0, 0, 0])
+    final_counts = final.counts or {}
+    for op in ops:
+        if op.process == "nemesis":
+            if op.f in RESTART_FS and op.type != "invoke":
+                scan.restarts.append(op)
+            continue
+        key = (op.process, op.vote_id or op.f)
+        if op.type == "invoke":
+            if op.f == "vote" and op.vote_id is not None:
+                if op.vote_id in scan.vote_ids:
+                    scan.duplicate_ids.append(op.vote_id)
+                scan.vote_ids.add(op.vote_id)
+            scan.open[key] = op.time_ns
+            continue
+        invoke_ns = scan.open.pop(key, None)
+        if invoke_ns is None:
+            scan.orphans.append(op.to_dict())
+        if op.f != "vote":
+            continue
+        value = op.value if isinstance(op.value, Mapping) else {}
+        choice = str(value.get("choice"))
+        tally = scan.counts.setdefault(choice, [0, 0, 0])
+        scan.last_vote_ns = max(scan.last_vote_ns, op.time_ns)
+        if op.type == "fail":
+            tally[1] += 1
+            continue
+        if op.type == "info":
+            tally[2] += 1
+            continue
+        tally[0] += 1
+        ack = _Ack(
+            op.vote_id,
+            op.process,
+            invoke_ns,
+            op.time_ns,
+            value.get("count"),
+            value.get("pid"),
+            value.get("resolution_id"),
+        )
+        _note_ack(scan, choice, ack, final_counts, settings)
+    return scan
+
+
+def _note_ack(
+    scan: _Scan, choice: str, ack: _Ack, final: Mapping[str, int], settings: CheckSettings
+) -> None:
+    # Each restart starts a new epoch: a fresh process with fresh counters.
+    epoch = len(scan.restarts)
+    if epoch == 0:
+        scan.acks_before_restart += 1
+    if ack.pid is not None:
+        scan.pid_acks.setdefault(ack.pid, ack)
+        scan.pid_epochs.setdefault(epoch, set()).add(ack.pid)
+    if ack.resolution_id is not None:
+        scan.resolutions.setdefault(ack.resolution_id, ack)
+    if ack.count is None:
+        return
+    scan.acks_with_count += 1
+    # Counts are compared within one counter of one resolution in one process
+    # (unless the state is shared): equal counts there mean two increments
+    # read the same value, so one overwrote the other.
+    pid = None if settings.shared_state else ack.pid
+    group = (ack.resolution_id, choice, pid, epoch, ack.count)
+    first = scan.first_by_count.setdefault(group, ack)
+    if first is not ack:
+        scan.collision_total += 1
+        if len(scan.collisions) < MAX_WITNESSES:
+            scan.collisions.append((first, ack))
+    limit = final.get(choice)
+    if limit is not None and ack.count > limit:
+        scan.above_final_total += 1
+        if len(scan.above_final) < MAX_WITNESSES:
+            scan.above_final.append(ack)
+
+
+def check(
+    ops: Iterable[Op], final: FinalState, settings: CheckSettings = CheckSettings()
+) -> Verdict:
+    """Judge a history against the final state. Pure: same inputs, same verdict."""
+    scan = _scan(ops, final, settings)
+    counts = {
+        choice: ChoiceCounts(
+            ok, fail, info, final.counts.get(choice) if final.counts is not None else None
+        )
+        for choice, (ok, fail, info) in sorted(scan.counts.items())
+    }
+    candidates = [
+        checks.history_complete(scan),
+        checks.evidence(settings),
+        checks.final_read(scan, final),
+        checks.resolution(scan, final),
+        checks.bounds(scan, counts, final),
+        checks.unique_counts(scan),
+        checks.counts_within_final(scan, final, settings),
+        checks.split_state(scan, settings),
+        checks.restart(scan, settings),
+        checks.interrupted(settings),
+    ]
+    results = [r for r in candidates if r is not None]
+    status: Status = combine(r.status for r in results)
+    reason = next((r.detail for r in results if r.status == status), "")
+    if settings.gaps and status != "ERROR":
+        # A worker's counts are missing: its acknowledged votes are not in the
+        # history, so neither a PASS nor a FAIL can be trusted.
+        status, reason = "UNKNOWN", f"evidence is missing: {'; '.join(settings.gaps)}"
+    expectation = checks.expectation(status, settings.expect)
+    if expectation is not None:
+        results.append(expectation)
+        if expectation.status == "UNKNOWN":
+            status, reason = "UNKNOWN", expectation.detail
+    as_expected = status == ("FAIL" if settings.expect == "violation" else "PASS")
+    return Verdict(status, tuple(results), counts, settings.expect, as_expected, reason)
+
+
+__all__ = ["RESTART_FS", "CheckResult", "CheckSettings", "FinalState", "check"]

@@ -1,0 +1,61 @@
+"""Throughput and latency of a run, computed from its history (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from loadtests.history import Op
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100) of already sorted values, nearest-rank."""
+    if not sorted_values:
+        return None
+    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def summarize(ops: Iterable[Op]) -> dict[str, Any]:
+    """Vote throughput, latency percentiles and a per-second series for plots."""
+    invoked: dict[tuple[Any, str], int] = {}
+    latencies: list[float] = []
+    first_ns: int | None = None
+    last_ns: int | None = None
+    per_second: dict[int, list[int]] = {}  # second -> [ok, fail, info]
+    total = 0
+    for op in ops:
+        total += 1
+        if op.f != "vote":
+            continue
+        key = (op.process, op.vote_id or "")
+        if op.type == "invoke":
+            invoked[key] = op.time_ns
+            first_ns = op.time_ns if first_ns is None else min(first_ns, op.time_ns)
+            continue
+        started = invoked.pop(key, None)
+        last_ns = op.time_ns if last_ns is None else max(last_ns, op.time_ns)
+        if started is not None:
+            latencies.append((op.time_ns - started) / 1e6)
+        base = first_ns if first_ns is not None else op.time_ns
+        slot = per_second.setdefault(int((op.time_ns - base) // 1_000_000_000), [0, 0, 0])
+        slot[("ok", "fail", "info").index(op.type)] += 1
+    latencies.sort()
+    duration = (last_ns - first_ns) / 1e9 if first_ns is not None and last_ns is not None else 0.0
+    votes = len(latencies)
+    return {
+        "ops": total,
+        "votes": votes,
+        "started_ns": first_ns,
+        "ended_ns": last_ns,
+        "duration_s": round(duration, 3),
+        "throughput": round(votes / duration, 1) if duration > 0 else None,
+        "latency_ms": {
+            name: (round(v, 3) if (v := percentile(latencies, q)) is not None else None)
+            for name, q in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
+        },
+        "per_second": [
+            {"t": second, "ok": c[0], "fail": c[1], "info": c[2]}
+            for second, c in sorted(per_second.items())
+        ],
+    }
