@@ -1,0 +1,66 @@
+"""The one place where outcomes become exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TypeVar
+
+import click
+
+from loadtests.errors import HarnessError, RacecheckError, UsageError
+from loadtests.exitcodes import (
+    EXIT_ERROR,
+    EXIT_FAIL,
+    EXIT_PASS,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+    VERDICT_EXIT,
+    exit_code_for,
+)
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAIL",
+    "EXIT_PASS",
+    "EXIT_UNKNOWN",
+    "EXIT_USAGE",
+    "VERDICT_EXIT",
+    "exit_code_for",
+    "handle_signals",
+    "run_command",
+]
+
+T = TypeVar("T")
+
+
+def run_command(body: Callable[[], T]) -> T:
+    """Run a subcommand body, turning racecheck's own errors into a message and exit code."""
+    try:
+        return body()
+    except UsageError as exc:
+        click.secho(f"racecheck: error: {exc}", err=True, fg="red")
+        sys.exit(EXIT_USAGE)
+    except HarnessError as exc:
+        click.secho(f"racecheck: harness error: {exc}", err=True, fg="red")
+        sys.exit(EXIT_ERROR)
+    except RacecheckError as exc:
+        click.secho(f"racecheck: {exc}", err=True, fg="red")
+        sys.exit(EXIT_ERROR)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def handle_signals() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so every `finally` that stops a process runs."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

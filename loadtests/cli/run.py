@@ -1,0 +1,159 @@
+"""`racecheck run` and `racecheck check`: one run end to end, or re-check a saved one."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from loadtests.cli.exits import handle_signals, run_command
+from loadtests.cli.format import checks_table, counts_table, verdict_line
+from loadtests.exitcodes import exit_code_for
+from loadtests.launcher import SERVERS
+from loadtests.run import BUILDS, DRIVERS, RunSettings, execute
+
+
+def print_result(result: dict[str, object], run_dir: Path) -> None:
+    """The summary a person (or a CI log) reads at the end of a run."""
+    console = Console(stderr=False)
+    console.print(counts_table(result))
+    console.print(checks_table(result))
+    console.print(verdict_line(result, str(run_dir)))
+
+
+@click.command("run")
+@click.option(
+    "--build",
+    type=click.Choice(BUILDS),
+    default="locked",
+    show_default=True,
+    help="Reference app build.",
+)
+@click.option(
+    "--server",
+    type=click.Choice(SERVERS),
+    default=None,
+    help="WSGI server hosting the target [default: waitress, or the target file's].",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Server threads [default: 16]."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="gunicorn worker processes [default: 1].",
+)
+@click.option("--driver", type=click.Choice(DRIVERS), default="requests", show_default=True)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Concurrent clients (threads or Locust users).",
+)
+@click.option("--votes", type=click.IntRange(min=1), default=None, help="Total votes to send.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds of load (instead of --votes).",
+)
+@click.option("--target-url", default=None, help="A target that is already running.")
+@click.option("--app", default=None, help="module:attr of a Flask app or factory to host.")
+@click.option(
+    "--target",
+    "target_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A target file (TOML) describing any Flask app's counters.",
+)
+@click.option(
+    "--expect",
+    type=click.Choice(["pass", "violation"]),
+    default=None,
+    help="violation: a FAIL is the expected outcome (exit 0), a PASS is not.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Locust worker processes (--driver locust).",
+)
+@click.option("--nemesis", multiple=True, help="Fault to inject during the run (repeatable).")
+@click.option("--nemesis-schedule", default=None, help="When faults strike, e.g. 'at=3,every=4'.")
+@click.option("--allow-remote", is_flag=True, help="Allow load to a non-loopback host.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory [default: reports/<UTC timestamp>-<name>/].",
+)
+@click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
+@click.option(
+    "--race-window",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between read and write in the unlocked build.",
+)
+@click.option(
+    "--switch-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="sys.setswitchinterval in the target process.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each reply (then the op is info).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the vote mix.")
+@click.option("--name", default=None, help="Name of the run (used in its directory name).")
+def run_cmd(**options: object) -> None:
+    """Run load against a target, check the history, and exit with the verdict."""
+    command = "racecheck " + shlex.join(sys.argv[1:])
+
+    def body() -> int:
+        settings = RunSettings(
+            nemesis=tuple(options.pop("nemesis")),  # type: ignore[arg-type]
+            command=command,
+            **options,  # type: ignore[arg-type]
+        )
+        with handle_signals():
+            outcome = execute(settings)
+        print_result(outcome.result, outcome.run_dir)
+        return outcome.exit_code
+
+    sys.exit(run_command(body))
+
+
+@click.command("check")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def check_cmd(run_dir: Path) -> None:
+    """Re-check a saved run from its history.jsonl and result.json."""
+    from loadtests.rundir import recheck
+
+    def body() -> int:
+        verdict, old = recheck(run_dir)
+        result = dict(old)
+        result.update(
+            verdict=verdict.status,
+            reason=verdict.reason,
+            as_expected=verdict.as_expected,
+            counts={k: v.to_dict() for k, v in verdict.counts.items()},
+            checks=[c.to_dict() for c in verdict.checks],
+            lost=verdict.lost,
+            phantom=verdict.phantom,
+        )
+        print_result(result, run_dir)
+        if verdict.status != old["verdict"]:
+            click.secho(f"note: the saved verdict was {old['verdict']}", err=True, fg="yellow")
+        return exit_code_for(verdict)
+
+    sys.exit(run_command(body))

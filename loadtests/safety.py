@@ -1,0 +1,37 @@
+"""Where load may go: loopback only, unless the user says --allow-remote."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from loadtests.errors import UnsafeTargetError, UsageError
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a loopback address."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_url(url: str, allow_remote: bool = False) -> str:
+    """Validate a target URL and refuse non-loopback hosts before any request is sent."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--target-url {url!r} is not an http(s) URL like http://127.0.0.1:5000")
+    if not allow_remote and not is_loopback_host(parts.hostname):
+        raise UnsafeTargetError(
+            f"refusing to send load to {parts.hostname}: it is not a loopback address. "
+            "racecheck only loads 127.0.0.1/::1 by default; pass --allow-remote if you own "
+            "that host and mean to load it"
+        )
+    return url.rstrip("/")
