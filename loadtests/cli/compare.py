@@ -1,0 +1,12 @@
+"""`racecheck compare` (not built yet)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("compare", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def command(args: tuple[str, ...]) -> None:
+    """(Not built yet.)"""
+    raise click.UsageError("racecheck compare is not built yet")
