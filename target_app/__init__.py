@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from target_app import api, config, db, errors, faults
+from target_app import api, config, db, errors, faults, views
 from target_app.state import EXTENSION_KEY, AppState
 from target_app.store import MemoryStore, SqliteStore, VoteStore
 
@@ -51,7 +51,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         faults=faults.FaultSwitch(enabled=settings.fault_injection),
     )
 
+    # Block tags on lines of their own leave no blank lines behind in the page.
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
     # Always routed, so that with fault injection off the reply can say how to turn it on.
     app.register_blueprint(faults.bp)
     errors.init_app(app)
