@@ -199,6 +199,20 @@ def _note_ack(
             scan.above_final.append(ack)
 
 
+# The check whose detail best explains a verdict, most telling first.
+_REASON_ORDER = ("bounds", "unique-counts", "split-state", "counts-within-final", "restart")
+
+
+def _reason(results: list[CheckResult], status: Status) -> str:
+    """One sentence for the verdict: the detail of the most telling check with that status."""
+    matching = [r for r in results if r.status == status]
+    for name in _REASON_ORDER:
+        for result in matching:
+            if result.name == name:
+                return result.detail
+    return matching[0].detail if matching else ""
+
+
 def check(
     ops: Iterable[Op], final: FinalState, settings: CheckSettings = CheckSettings()
 ) -> Verdict:
@@ -224,7 +238,7 @@ def check(
     ]
     results = [r for r in candidates if r is not None]
     status: Status = combine(r.status for r in results)
-    reason = next((r.detail for r in results if r.status == status), "")
+    reason = _reason(results, status)
     if settings.gaps and status != "ERROR":
         # A worker's counts are missing: its acknowledged votes are not in the
         # history, so neither a PASS nor a FAIL can be trusted.
