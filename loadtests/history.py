@@ -178,7 +178,12 @@ def iter_file(path: Path) -> Iterator[Op]:
                     raw = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise HistoryError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-                yield Op.from_dict(raw)
+                try:
+                    op = Op.from_dict(raw)
+                except HistoryError as exc:
+                    # Say where: a history has thousands of lines.
+                    raise HistoryError(f"{path}:{number}: {exc}") from exc
+                yield op
     except OSError as exc:
         raise HistoryError(f"cannot read history {path}: {exc.strerror}") from exc
 
