@@ -92,11 +92,22 @@ def _request(reader: _Reader) -> RequestSpec:
     return RequestSpec(method, path, json=json, form=form)
 
 
-def _extractor(reader: _Reader, where: str) -> Extractor:
+def _read_request(reader: _Reader) -> RequestSpec:
+    method = reader.get("method", str, "GET").upper()
+    if method not in METHODS:
+        reader.fail("method", f"expected one of {', '.join(METHODS)}, got {method!r}")
+    path = reader.need("path", str)
+    if not path.startswith("/"):
+        reader.fail("path", f"must start with '/', got {path!r}")
+    return RequestSpec(method, path)
+
+
+def _extractor(reader: _Reader) -> Extractor:
     json_path = reader.get("json", str)
     regex = reader.get("regex", str)
     if (json_path is None) == (regex is None):
-        reader.fail(where, 'give exactly one of json = "field" or regex = "...(\\\\d+)..."')
+        # The table itself is at fault, so name it (not "read.read").
+        reader.fail("", 'give exactly one of json = "field" or regex = "...(\\\\d+)..."')
     if regex is not None:
         try:
             groups = re.compile(regex).groups
@@ -134,17 +145,17 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
     if read is None:
         reader.fail("read", 'is required: { method = "GET", path = "/likes", json = "a" }')
     assert increment is not None and read is not None
-    read_request = RequestSpec(read.get("method", str, "GET").upper(), read.need("path", str))
+    read_request = _read_request(read)
     returns = reader.sub("returns", {"json", "regex"})
     pid = reader.sub("pid", {"json", "regex"})
     return Counter(
         name=name,
         increment=_request(increment),
         read=read_request,
-        read_value=_extractor(read, "read"),
+        read_value=_extractor(read),
         ok=_matcher(reader.sub("ok", {"status", "contains"})),
-        returns=_extractor(returns, "returns") if returns is not None else None,
-        pid=_extractor(pid, "pid") if pid is not None else None,
+        returns=_extractor(returns) if returns is not None else None,
+        pid=_extractor(pid) if pid is not None else None,
     )
 
 
