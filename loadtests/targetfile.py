@@ -165,6 +165,10 @@ def load(path: Path) -> TargetFile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TargetFileError(f"{path}: no such target file") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise TargetFileError(f"{path}: cannot read the target file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise TargetFileError(f"{path}: not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
     top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown"})
@@ -183,8 +187,16 @@ def load(path: Path) -> TargetFile:
     if server not in SERVERS:
         target.fail("server", f"expected one of {', '.join(SERVERS)}, got {server!r}")
     threads, workers = target.get("threads", int, 16), target.get("workers", int, 1)
-    if threads < 1 or workers < 1:
-        target.fail("threads", "threads and workers must be at least 1")
+    if threads < 1:
+        target.fail("threads", f"must be at least 1, got {threads}")
+    if workers < 1:
+        target.fail("workers", f"must be at least 1, got {workers}")
+    if workers > 1 and server != "gunicorn":
+        # Refused here so the message names the key; the launcher would refuse it too.
+        target.fail("workers", f'{server} runs one process; workers > 1 needs server = "gunicorn"')
+    health = target.get("health", str)
+    if health is not None and not health.startswith("/"):
+        target.fail("health", f"must start with '/', got {health!r}")
     counters_raw = top.get("counters", list, [])
     if not counters_raw:
         top.fail("counters", "at least one [[counters]] table is required")
@@ -200,13 +212,17 @@ def load(path: Path) -> TargetFile:
         for i, s in enumerate(top.get("teardown", list, []))
     )
     env = target.get("env", dict)
+    for key, value in (env or {}).items():
+        # Environment variables are strings; a table or an array there is a mistake.
+        if not isinstance(value, str | int | float):
+            target.fail(f"env.{key}", f"expected a string (or number), got {value!r}")
     workload = Workload(
         name=target.get("name", str, path.stem),
         counters=counters,
         setup=setup,
         teardown=teardown,
         shared_state=target.get("shared_state", bool, False),
-        health_path=target.get("health", str),
+        health_path=health,
     )
     return TargetFile(
         path=path,
