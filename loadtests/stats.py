@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,7 +13,9 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     """The q-th percentile (0-100) of already sorted values, nearest-rank."""
     if not sorted_values:
         return None
-    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    # Nearest rank is ceil(q% of n). round(x + 0.5) is not ceil: Python rounds halves
+    # to even, so p95 of 100 values picked the 96th. q * n / 100 stays exact for ints.
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values) / 100) - 1))
     return sorted_values[rank]
 
 
