@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Final
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
 
 # Requests under these prefixes come from drivers and scripts; they get JSON, people get HTML.
 JSON_PREFIXES: Final = ("/api/", "/health", "/_racecheck/")
@@ -29,6 +35,12 @@ def message_for(error: HTTPException) -> str:
     if isinstance(error, RequestEntityTooLarge) and not _has_own_description(error):
         limit = request.max_content_length
         return f"request body too large; send at most {limit} bytes"
+    if isinstance(error, InternalServerError) and not _has_own_description(error):
+        # Say plainly that the outcome is unknown: the harness must record this as `info`.
+        return (
+            "the server failed while handling this request; it may or may not have taken "
+            "effect, so check GET /api/tally before retrying"
+        )
     return error.description or error.name
 
 

@@ -280,6 +280,23 @@ def test_unknown_api_path_is_json_404(client: FlaskClient, path: str) -> None:
     assert_error(client.get(path), 404, "no such endpoint", "/api/openapi.json")
 
 
+def test_a_crash_on_the_api_is_a_json_500(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a real server sees: exceptions are not propagated outside TESTING.
+    app = make_app(TESTING=False)
+    store = app.extensions["racecheck"].store
+
+    def explode(choice: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "vote", explode)
+    # The traceback is expected; keep the output quiet (the logger is shared, so restore it).
+    monkeypatch.setattr(app.logger, "disabled", True)
+    reply = app.test_client().post("/api/votes", json=VOTE)
+    assert_error(reply, 500, "may or may not have taken effect")
+
+
 def test_unknown_page_outside_the_api_stays_html(client: FlaskClient) -> None:
     reply = client.get("/nope")
     assert reply.status_code == 404
