@@ -28,6 +28,12 @@ def check_url(url: str, allow_remote: bool = False) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--target-url {url!r} is not an http(s) URL like http://127.0.0.1:5000")
+    try:
+        parts.port  # noqa: B018  # parsed lazily: this is what raises for a bad port
+    except ValueError:
+        raise UsageError(
+            f"--target-url {url!r} has an invalid port; use a number from 1 to 65535"
+        ) from None
     if not allow_remote and not is_loopback_host(parts.hostname):
         raise UnsafeTargetError(
             f"refusing to send load to {parts.hostname}: it is not a loopback address. "
