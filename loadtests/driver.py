@@ -101,6 +101,8 @@ class RequestsDriver:
             while (number := quota.claim()) is not None:
                 if barrier is not None:
                     self._wait(barrier)
+                    if self.stop.is_set():
+                        break  # released by an interrupt: this vote was never invoked
                 choice = choices[rng.randrange(len(choices))]
                 client.vote(choice, f"{self.load.vote_id_prefix}-{number}")
                 self._done[index] += 1
@@ -130,14 +132,19 @@ class RequestsDriver:
             )
             for i in range(self.load.clients)
         ]
-        for thread in threads:
-            thread.start()
         try:
+            # Started inside the try: a Ctrl-C between two starts must still stop
+            # the threads already running and close their open ops.
+            for thread in threads:
+                thread.start()
             self._wait_for(threads, self._progress_callback())
         except BaseException:
             # Ctrl-C or SIGTERM: stop handing out work, give in-flight requests
             # a moment, then record whatever is still open as info.
             self.stop.set()
+            if barrier is not None:
+                # Threads waiting for a burst round that will never fill up.
+                barrier.abort()
             self._join(threads, self.load.timeout.connect + 1.0)
             history.close_pending("interrupted while in flight")
             raise
@@ -178,4 +185,5 @@ class RequestsDriver:
     def _join(self, threads: list[threading.Thread], grace: float) -> None:
         deadline = time.monotonic() + grace
         for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # join() refuses a thread never started
+                thread.join(max(0.0, deadline - time.monotonic()))
