@@ -83,6 +83,9 @@ class History:
         # Open invocations by (process, vote_id or f), so close_pending() can
         # give each in-flight op its `info` completion when a run stops.
         self._open: dict[tuple[Process, str], Op] = {}
+        # Invocations that close_pending() completed as info, by id() (they stay
+        # alive in _ops, so ids are not reused): their thread may still come back.
+        self._abandoned: dict[int, Op] = {}
         for op in self._ops:
             self._track(op)
 
@@ -105,14 +108,24 @@ class History:
     ) -> Op:
         """Record one op now (or at ``time_ns``, as another driver's op) and return it."""
         with self._lock:
-            # Stamped under the lock so index order and time order agree, which
-            # keeps each process's order intact when histories are merged by time.
-            stamp = time.time_ns() if time_ns is None else time_ns
-            op = Op(
-                len(self._ops), process, op_type, f, value, stamp, vote_id, driver or self.driver
-            )
-            self._ops.append(op)
-            self._track(op)
+            return self._append_locked(process, op_type, f, value, vote_id, time_ns, driver)
+
+    def _append_locked(
+        self,
+        process: Process,
+        op_type: OpType,
+        f: str,
+        value: Any,
+        vote_id: str | None,
+        time_ns: int | None,
+        driver: str | None,
+    ) -> Op:
+        # Stamped under the lock so index order and time order agree, which
+        # keeps each process's order intact when histories are merged by time.
+        stamp = time.time_ns() if time_ns is None else time_ns
+        op = Op(len(self._ops), process, op_type, f, value, stamp, vote_id, driver or self.driver)
+        self._ops.append(op)
+        self._track(op)
         return op
 
     def invoke(self, process: Process, f: str, value: Any, vote_id: str | None = None) -> Op:
@@ -122,23 +135,35 @@ class History:
     def complete(
         self, invocation: Op, op_type: OpType, value: Any, time_ns: int | None = None
     ) -> Op:
-        """Record the one completion of ``invocation``."""
+        """Record the one completion of ``invocation``.
+
+        If close_pending() already completed it as ``info`` (a straggler whose reply
+        came after the run stopped), that completion stands and is returned: a
+        second one would break "exactly one completion per invoke".
+        """
         if op_type == "invoke":
             raise HistoryError("a completion must be ok, fail or info, not invoke")
-        return self.append(
-            invocation.process, op_type, invocation.f, value, invocation.vote_id, time_ns
-        )
+        with self._lock:
+            abandoned = self._abandoned.get(id(invocation))
+            if abandoned is not None:
+                return abandoned
+            return self._append_locked(
+                invocation.process, op_type, invocation.f, value, invocation.vote_id, time_ns, None
+            )
 
     def close_pending(self, reason: str = "still in flight when the run stopped") -> list[Op]:
         """Complete every open invocation as ``info``: it may or may not have taken effect."""
-        with self._lock:
-            pending = list(self._open.values())
         closed = []
-        for inv in pending:
-            value = {"error": reason, "status": None}
-            if isinstance(inv.value, dict) and "choice" in inv.value:
-                value["choice"] = inv.value["choice"]
-            closed.append(self.complete(inv, "info", value))
+        # One lock for the whole sweep, so no thread completes an op between our
+        # seeing it open and closing it.
+        with self._lock:
+            for inv in list(self._open.values()):
+                value = {"error": reason, "status": None}
+                if isinstance(inv.value, dict) and "choice" in inv.value:
+                    value["choice"] = inv.value["choice"]
+                op = self._append_locked(inv.process, "info", inv.f, value, inv.vote_id, None, None)
+                self._abandoned[id(inv)] = op
+                closed.append(op)
         return closed
 
     def pending(self) -> int:
