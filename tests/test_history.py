@@ -93,6 +93,20 @@ def test_close_pending_completes_open_ops_as_info_with_their_choice() -> None:
     assert history.close_pending() == []  # nothing left to close
 
 
+def test_a_reply_that_arrives_after_close_pending_is_not_a_second_completion() -> None:
+    history = History()
+    straggler = history.invoke(2, "vote", {"choice": "yes"}, "late")
+    (closed,) = history.close_pending("interrupted while in flight")
+
+    late = history.complete(straggler, "ok", {"choice": "yes", "count": 9})
+
+    assert late is closed and late.type == "info"
+    assert [op.type for op in history] == ["invoke", "info"]
+    # Other ops still complete normally afterwards.
+    vote_pair(history, 3, "after", 1)
+    assert [op.type for op in history][-2:] == ["invoke", "ok"]
+
+
 def test_write_then_iter_file_round_trips_every_field(tmp_path: Path) -> None:
     history = History("requests")
     vote_pair(history, 0, "a-0", 1)
