@@ -1,25 +1,13 @@
-"""The human report of a run (placeholder until the full report lands)."""
+"""Human reports: one page per run, one per comparison, self-contained HTML with SVG plots.
+
+Pages are rendered with Jinja2 templates (autoescaped) from a run directory's files
+alone, so a saved run can be re-rendered at any time with ``racecheck report``.
+"""
 
 from __future__ import annotations
 
-import html
-import json
-from pathlib import Path
+from loadtests.report.compare_page import render_comparison
+from loadtests.report.reproduce import command_from_settings, reproduce_command
+from loadtests.report.run_page import render_run
 
-
-def render_run(run_dir: Path) -> Path:
-    """Write a minimal index.html from result.json."""
-    result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-    rows = "".join(
-        f"<tr><td>{html.escape(c['name'])}</td><td>{c['status']}</td>"
-        f"<td>{html.escape(c['detail'])}</td></tr>"
-        for c in result["checks"]
-    )
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>racecheck</title>"
-        f"<h1>{result['verdict']}</h1><p>{html.escape(result['reason'])}</p>"
-        f"<table>{rows}</table>"
-    )
-    out = run_dir / "index.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+__all__ = ["command_from_settings", "render_comparison", "render_run", "reproduce_command"]

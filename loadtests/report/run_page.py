@@ -1,0 +1,274 @@
+"""The report of one run: index.html in the run directory, from its files alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import HistoryError
+from loadtests.history import iter_file
+from loadtests.report import plots_run
+from loadtests.report.page import Plot, plot, write_page
+from loadtests.report.reproduce import reproduce_command
+from loadtests.report.scan import Collision, HistorySeries, first_vote_ns, scan
+from loadtests.report.words import DASH, VERDICT_MEANING, check_question, choice_label, headline
+from loadtests.rundir import read_result
+
+# Timelines stay readable when they show only the first few collisions.
+TIMELINES = 3
+_HIDDEN_SETTINGS = frozenset({"command", "progress"})
+_FILES = (
+    ("result.json", "verdict, counts, checks and witnesses"),
+    ("history.jsonl", "every operation, one per line"),
+    ("junit.xml", "one test case per check, for CI"),
+    ("target.log", "what the target server printed"),
+)
+
+
+@dataclass
+class TimelineView:
+    """One collision for the page: its figure and a table of its votes."""
+
+    number: int
+    choice: str
+    count: int
+    plot: Plot
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _collisions(result: Mapping[str, Any]) -> list[Collision]:
+    for check in result.get("checks") or ():
+        if check.get("name") != "unique-counts" or check.get("status") != "FAIL":
+            continue
+        found = []
+        for witness in check.get("witnesses") or ():
+            votes = tuple(v for v in witness.get("votes") or () if "complete_ns" in v)
+            if len(votes) >= 2 and isinstance(witness.get("count"), int):
+                found.append(Collision(witness["count"], votes))
+        return found
+    return []
+
+
+def _scan_history(
+    run_dir: Path, result: Mapping[str, Any], collisions: list[Collision]
+) -> tuple[HistorySeries | None, str]:
+    path = run_dir / "history.jsonl"
+    if not path.is_file():
+        return (
+            None,
+            "history.jsonl is missing, so the plots over time and the timelines cannot be drawn.",
+        )
+    stats = result.get("stats") or {}
+    try:
+        t0, duration = stats.get("started_ns"), stats.get("duration_s")
+        if not isinstance(t0, int) or not isinstance(duration, int | float):
+            first, last = first_vote_ns(iter_file(path))
+            if first is None:
+                return None, "the history holds no votes, so there is nothing to plot over time."
+            t0, duration = first, ((last or first) - first) / 1e9
+        return scan(iter_file(path), t0, float(duration), collisions[:TIMELINES]), ""
+    except HistoryError as exc:
+        return None, f"history.jsonl could not be read ({exc}), so the plots over time are missing."
+
+
+def _ms(series: HistorySeries, time_ns: int | None) -> float | None:
+    return None if time_ns is None else series.seconds(time_ns) * 1e3
+
+
+def _timeline(collision: Collision, series: HistorySeries, number: int) -> TimelineView:
+    choice = choice_label(collision.choice) if collision.choice else "?"
+    title = f"Collision {number}: two {choice} votes both returned count {collision.count}"
+    view = TimelineView(
+        number,
+        choice,
+        collision.count,
+        plot(
+            f"timeline-{number}",
+            title,
+            f"Both read {collision.count - 1} and wrote {collision.count}: one of the two "
+            "votes is gone from the tally.",
+            lambda: plots_run.timeline_plot(collision, series, number),
+        ),
+    )
+    order = {"collision": 0, "context": 1, "neighbour": 2}
+    for iv in sorted(collision.intervals, key=lambda i: (order[i.role], i.invoke_ns or 0)):
+        start, end = _ms(series, iv.invoke_ns), _ms(series, iv.complete_ns)
+        view.rows.append(
+            {
+                "role": iv.role,
+                "client": iv.process,
+                "vote_id": iv.vote_id,
+                "choice": choice_label(iv.choice) if iv.choice else DASH,
+                "outcome": iv.type,
+                "sent_ms": start,
+                "replied_ms": end,
+                "latency_ms": None if start is None or end is None else end - start,
+                "count": iv.count,
+            }
+        )
+    return view
+
+
+def _witness_pairs(collisions: list[Collision], t0: int | None) -> list[dict[str, Any]]:
+    rows = []
+    for number, collision in enumerate(collisions, 1):
+        for vote in collision.votes:
+            invoke, complete = vote.get("invoke_ns"), vote.get("complete_ns")
+            rows.append(
+                {
+                    "pair": number,
+                    "count": collision.count,
+                    "client": vote.get("process"),
+                    "vote_id": vote.get("vote_id"),
+                    "sent_ms": (invoke - t0) / 1e6 if t0 and isinstance(invoke, int) else None,
+                    "replied_ms": (complete - t0) / 1e6
+                    if t0 and isinstance(complete, int)
+                    else None,
+                    "pid": vote.get("pid"),
+                }
+            )
+    return rows
+
+
+def _checks(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for check in result.get("checks") or ():
+        name = str(check.get("name", "?"))
+        witnesses = [] if name == "unique-counts" else list(check.get("witnesses") or ())
+        flat = [w for w in witnesses if isinstance(w, Mapping)]
+        columns = sorted({k for w in flat for k in w}, key=lambda k: (k != "choice", k))
+        rows.append(
+            {
+                "name": name,
+                "question": check_question(name),
+                "status": check.get("status", "UNKNOWN"),
+                "detail": check.get("detail", ""),
+                "columns": columns,
+                "witnesses": flat[:10],
+                "witness_total": check.get("witness_total") or len(check.get("witnesses") or ()),
+            }
+        )
+    return rows
+
+
+def _plots(result: Mapping[str, Any], series: HistorySeries | None) -> list[Plot]:
+    counts = result.get("counts") or {}
+    stats = result.get("stats") or {}
+    latency = stats.get("latency_ms") or {}
+    plots = []
+    if counts:
+        plots.append(
+            plot(
+                "counts",
+                "Acknowledged votes against the final tally",
+                "White bars: votes the server said OK to. Coloured bars: what the final tally "
+                "counts. Any difference is acknowledged votes that were lost.",
+                lambda: plots_run.counts_plot(counts),
+            )
+        )
+    lost = sum(int(c.get("lost") or 0) for c in counts.values())
+    if series is not None and lost and series.progress:
+        plots.append(
+            plot(
+                "lost",
+                "Lost votes as the run progressed",
+                "For each choice, as replies came in: the acknowledged votes so far minus the "
+                "highest count any reply had returned so far. The counter never held more than "
+                "that highest count, so the gap is how many acknowledged votes were already "
+                "overwritten at that moment (give or take the few still in flight). The dashed "
+                "line is the final loss: acknowledged votes minus the final tally.",
+                lambda: plots_run.lost_plot(series, counts),
+            )
+        )
+    if series is not None and series.votes:
+        plots.append(
+            plot(
+                "throughput",
+                "Throughput over time",
+                f"Votes completed per second, in buckets of {series.bucket_s:g} s.",
+                lambda: plots_run.throughput_plot(series),
+            )
+        )
+        plots.append(
+            plot(
+                "latency",
+                "Latency percentiles over time",
+                "Time from sending a vote to its reply, per bucket: half the votes were faster "
+                "than p50, 99 in 100 faster than p99. Dotted lines: the whole run.",
+                lambda: plots_run.latency_plot(series, latency),
+            )
+        )
+    elif stats.get("per_second"):
+        per_second = stats["per_second"]
+        plots.append(
+            plot(
+                "throughput",
+                "Throughput over time",
+                "Acknowledged votes per second (from result.json).",
+                lambda: plots_run.throughput_plot_from_stats(per_second),
+            )
+        )
+        if any(isinstance(v, int | float) for v in latency.values()):
+            plots.append(
+                plot(
+                    "latency",
+                    "Latency percentiles",
+                    "Time from sending a vote to its reply (from result.json).",
+                    lambda: plots_run.latency_plot_from_stats(latency),
+                )
+            )
+    return plots
+
+
+def _t0(series: HistorySeries | None, result: Mapping[str, Any]) -> int | None:
+    if series is not None:
+        return series.t0_ns
+    started = (result.get("stats") or {}).get("started_ns")
+    return started if isinstance(started, int) else None
+
+
+def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything run.html shows, computed from result.json and history.jsonl."""
+    collisions = _collisions(result)
+    series, history_note = _scan_history(run_dir, result, collisions)
+    timelines = (
+        [_timeline(c, series, n) for n, c in enumerate(series.collisions, 1) if c.intervals]
+        if series is not None
+        else []
+    )
+    counts = result.get("counts") or {}
+    settings = result.get("settings") or {}
+    acked = sum(int(c.get("ok") or 0) for c in counts.values())
+    finals = [c.get("final") for c in counts.values()]
+    verdict = str(result.get("verdict", "ERROR"))
+    return {
+        "result": result,
+        "verdict": verdict,
+        "meaning": VERDICT_MEANING.get(verdict, ""),
+        "headline": headline(result),
+        "name": settings.get("name") or run_dir.name,
+        "settings": [(k, v) for k, v in settings.items() if k not in _HIDDEN_SETTINGS],
+        "command": reproduce_command(result),
+        "stats": result.get("stats") or {},
+        "acknowledged": acked,
+        "final": sum(finals) if finals and None not in finals else None,
+        "info": sum(int(c.get("info") or 0) for c in counts.values()),
+        "counts": [(choice_label(k), v) for k, v in counts.items()],
+        "checks": _checks(result),
+        "plots": _plots(result, series),
+        "timelines": timelines,
+        "collision_total": next(
+            (c["witness_total"] for c in _checks(result) if c["name"] == "unique-counts"), 0
+        ),
+        "pairs": _witness_pairs(collisions, _t0(series, result)),
+        "history_note": history_note,
+        "files": [(f, what) for f, what in _FILES if (run_dir / f).is_file()],
+    }
+
+
+def render_run(run_dir: Path) -> Path:
+    """Write ``run_dir/index.html`` from the run's result.json and history.jsonl."""
+    result = read_result(run_dir)
+    return write_page(run_dir / "index.html", "run.html", **run_context(run_dir, result))

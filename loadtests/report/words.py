@@ -1,0 +1,144 @@
+"""The report's plain words: what each verdict and check means, for a student."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Each check as the question it answers.
+CHECK_QUESTIONS = {
+    "history-complete": "Was every request recorded from start to finish?",
+    "evidence": "Is any evidence missing?",
+    "final-read": "Was the final tally read after the load stopped?",
+    "resolution": "Did every vote go to the resolution that was counted?",
+    "bounds": "Is every acknowledged vote in the final tally?",
+    "unique-counts": "Did every vote get a count of its own?",
+    "counts-within-final": "Did the tally ever go backwards?",
+    "split-state": "Did one server process hold all the votes?",
+    "restart": "Did the server keep its memory?",
+    "interrupted": "Did the run finish?",
+    "expectation": "Did the run show what was expected?",
+    "setup": "Could the run be set up?",
+}
+
+VERDICT_MEANING = {
+    "PASS": "No lost or duplicated update was seen: every acknowledged vote is in the final tally.",
+    "FAIL": "racecheck has proof that acknowledged updates were lost or corrupted.",
+    "UNKNOWN": "There is not enough evidence to say either way.",
+    "ERROR": "The harness itself could not finish the run, so nothing is known about the app.",
+}
+
+
+# Shown where a number is missing (an en dash, which reads as "none" in a table).
+DASH = "\u2013"
+
+
+def choice_label(choice: str) -> str:
+    """YES and NO for the voting app; a target file's counter names as written."""
+    return choice.upper() if choice in ("yes", "no") else choice
+
+
+def number(value: Any) -> str:
+    """An integer with thousands separators, or a dash when there is none."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return DASH
+    return f"{value:,.0f}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The verdict in one bold sentence, then a few plain explanations."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _check(result: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    for check in result.get("checks") or ():
+        if check.get("name") == name:
+            return dict(check)
+    return {}
+
+
+def _totals(counts: Mapping[str, Mapping[str, Any]]) -> tuple[int, int | None]:
+    acked = sum(int(c.get("ok") or 0) for c in counts.values())
+    finals = [c.get("final") for c in counts.values()]
+    final = sum(int(f) for f in finals if f is not None) if finals and None not in finals else None
+    return acked, final
+
+
+def _fail(result: Mapping[str, Any]) -> Headline:
+    counts = result.get("counts") or {}
+    lost = [(choice, int(c.get("lost") or 0)) for choice, c in counts.items() if c.get("lost")]
+    collided = _check(result, "unique-counts").get("status") == "FAIL"
+    acked, final = _totals(counts)
+    if lost:
+        total = sum(n for _, n in lost)
+        if len(lost) == 1:
+            title = f"{number(total)} acknowledged {choice_label(lost[0][0])} votes were lost"
+        else:
+            parts = ", ".join(f"{number(n)} {choice_label(c)}" for c, n in lost)
+            title = f"{number(total)} acknowledged votes were lost ({parts})"
+        if collided:
+            title += ": pairs of votes read the same count and both wrote count+1"
+        lines = [
+            f"The server said OK to {number(acked)} votes, but its final tally counts only "
+            f"{number(final)}."
+        ]
+        if collided:
+            lines.append(
+                "Two requests handled at the same time both read the counter, both added one "
+                "and both wrote it back, so one vote overwrote the other. The timelines below "
+                "show such pairs, caught in the act."
+            )
+        return Headline(title, lines)
+    failing = [c for c in result.get("checks") or () if c.get("status") == "FAIL"]
+    detail = failing[0]["detail"] if failing else result.get("reason", "")
+    return Headline(_sentence(str(detail)), [])
+
+
+def headline(result: Mapping[str, Any]) -> Headline:
+    """The verdict of a run as one sentence and a few explanations."""
+    verdict = result.get("verdict", "ERROR")
+    counts = result.get("counts") or {}
+    reason = str(result.get("reason") or "")
+    if verdict == "FAIL":
+        found = _fail(result)
+    elif verdict == "PASS":
+        acked, _ = _totals(counts)
+        lines = []
+        if _check(result, "unique-counts").get("status") == "PASS":
+            lines.append("Every vote returned a count of its own: no two votes collided.")
+        lines.append(
+            "PASS means no lost update was seen under this load. It is evidence, not proof, "
+            "that the app is thread-safe: more clients or a wider race window might still find one."
+        )
+        found = Headline(f"All {number(acked)} acknowledged votes are in the final tally", lines)
+    elif verdict == "UNKNOWN":
+        found = Headline("racecheck cannot decide", [_sentence(reason)] if reason else [])
+    else:
+        found = Headline("The run could not be completed", [_sentence(reason)] if reason else [])
+    expected = result.get("expected")
+    if expected == "violation":
+        if verdict == "FAIL":
+            found.lines.append(
+                "This build is meant to lose votes, and racecheck caught it: that is the "
+                "expected outcome (exit code 0)."
+            )
+        else:
+            found.lines.append(
+                "This run was expected to show a violation, and it did not: the race was not "
+                "provoked, so the run proves nothing about the app."
+            )
+    return found
+
+
+def check_question(name: str) -> str:
+    """The question a check answers, or its name when it is not a known one."""
+    return CHECK_QUESTIONS.get(name, name)
