@@ -1,12 +1,53 @@
-"""`racecheck report` (not built yet)."""
+"""`racecheck report DIR`: re-render a run's (or a comparison's) index.html from its files."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
+from loadtests.cli.exits import EXIT_PASS, handle_signals, run_command
+from loadtests.errors import HistoryError, UsageError
 
-@click.command("report", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """(Not built yet.)"""
-    raise click.UsageError("racecheck report is not built yet")
+
+def rerender(directory: Path) -> list[Path]:
+    """Render the pages of a run directory, or of a comparison and each of its cells."""
+    from loadtests.report import render_comparison, render_run
+
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory; pass a run or comparison directory")
+    summary_path = directory / "summary.json"
+    if not summary_path.is_file():
+        return [render_run(directory)]
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"{summary_path} is not valid JSON: {exc}") from exc
+    pages = [
+        render_run(directory / row["run_dir"])
+        for row in summary.get("cells") or ()
+        if (directory / str(row.get("run_dir")) / "result.json").is_file()
+    ]
+    pages.append(render_comparison(directory, summary))
+    return pages
+
+
+@click.command("report")
+@click.argument("directory", type=click.Path(path_type=Path), metavar="RUN_DIR")
+def command(directory: Path) -> None:
+    """Re-render index.html of a saved run (or of a comparison and its cells).
+
+    \b
+    racecheck report reports/20250101T120000.000000Z-unlocked-waitress-requests
+    """
+
+    def body() -> int:
+        with handle_signals():
+            pages = rerender(directory)
+        for page in pages:
+            click.echo(f"wrote {page}")
+        return EXIT_PASS
+
+    sys.exit(run_command(body))

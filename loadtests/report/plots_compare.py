@@ -45,6 +45,8 @@ def _grouped(
     top = 0.0
     for v_index, name in enumerate(variants):
         colour = svg.SERIES[v_index % len(svg.SERIES)]
+        if len(variants) == 1:
+            colour = ""  # one variant: each build in its own colour instead
         for b_index, build in enumerate(builds):
             row = next(
                 (r for r in rows if r.get("build") == build and variant(r, rows) == name), None
@@ -57,7 +59,7 @@ def _grouped(
                 x,
                 height or 0.0,
                 width * 0.92,
-                color=colour,
+                color=colour or svg.BUILD_COLOURS.get(build, svg.SERIES[b_index % len(svg.SERIES)]),
                 label=name if b_index == 0 or len(builds) == 1 else None,
             )
             top = max(top, height or 0.0)
@@ -165,5 +167,5 @@ def latency_plot(rows: Sequence[Row]) -> Markup:
     ax.set_xlim(0, max(highest, 1.0) * 1.25)
     ax.set_xlabel("latency of a vote (ms)")
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="percentile")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return svg.to_svg(fig, "Latency by build", "cmp-latency")

@@ -34,6 +34,7 @@ MUTED = "#57606a"
 GRID = "#d0d7de"
 SERIES = ("#0969da", "#bc4c00", "#1a7f37", "#8250df", "#bf3989", "#0a7b83", "#9a6700", "#57606a")
 CHOICE_COLOURS = {"yes": "#0969da", "no": "#bc4c00"}
+BUILD_COLOURS = {"locked": "#0969da", "unlocked": "#cf222e", "sqlite": "#8250df"}
 
 # Figures fill the page column (about 1,000 px): 10 inches keeps 10 pt text
 # close to the size of the page's own text once scaled.
