@@ -8,11 +8,15 @@ returns its outcome. The CLI only builds the settings and prints the outcome.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, Protocol
 
 from loadtests import targetfile
@@ -159,7 +163,13 @@ def plan(settings: RunSettings) -> Plan:
     """Resolve the target and workload; raises UsageError before anything starts."""
     from loadtests import nemesis
 
-    nemesis.validate(settings.nemesis)
+    nemesis.validate(settings.nemesis, settings.nemesis_schedule)
+    the_plan = _resolve(settings)
+    nemesis.check_target(settings, the_plan.spec)
+    return the_plan
+
+
+def _resolve(settings: RunSettings) -> Plan:
     env = _target_env(settings)
     server = settings.server or "waitress"
     threads = settings.threads or 16
@@ -243,8 +253,11 @@ class _Session:
         self.setup_error: str | None = None
         self.gaps: tuple[str, ...] = ()
 
-    def client(self, url: str) -> Client:
-        transport = SessionTransport(timeout=Timeout(read=self.settings.timeout))
+    def client(self, url: str, read_timeout: float | None = None) -> Client:
+        timeout = Timeout(read=self.settings.timeout)
+        if read_timeout is not None:
+            timeout = Timeout(connect=min(timeout.connect, read_timeout), read=read_timeout)
+        transport = SessionTransport(timeout=timeout)
         return Client(transport, url, self.plan.workload, self.harness, "harness")
 
     def drive(self, url: str, target: RunningTarget | None) -> None:
@@ -257,14 +270,21 @@ class _Session:
         driver = make_driver(self.settings, self.run_dir)
         from loadtests.nemesis import start_nemeses
 
-        nemeses = start_nemeses(self.settings, target, self.harness)
+        nemeses = start_nemeses(
+            self.settings, target, self.harness, url=url, workload=self.plan.workload
+        )
         try:
-            driver.run(url, self.plan.workload, self.load)
+            # The load (only) goes through the fault proxy when there is one.
+            driver.run(nemeses.load_url(url), self.plan.workload, self.load)
         except KeyboardInterrupt:
             self.interrupted = "stopped by Ctrl-C or SIGTERM before the load finished"
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+        if self.interrupted:
+            # The user wants out now: a stalled or dying target gets seconds, not the
+            # full --timeout, to answer the closing requests.
+            client = self.client(url, read_timeout=min(self.settings.timeout, 1.0))
         with contextlib.suppress(KeyboardInterrupt):
             for step in self.plan.workload.teardown:
                 client.step(step)
@@ -276,7 +296,11 @@ class _Session:
         if self.setup_error is not None:
             return _error_verdict("setup", self.setup_error), ops
         check_settings = self.check_settings()
-        return check(ops, self.final, check_settings), ops
+        verdict = check(ops, self.final, check_settings)
+        if self.interrupted and verdict.status == "UNKNOWN":
+            # Other checks may be unknown too, but only because the run was cut short.
+            verdict = dataclasses.replace(verdict, reason=verdict.check("interrupted").detail)
+        return verdict, ops
 
     def check_settings(self) -> CheckSettings:
         return CheckSettings(
@@ -298,27 +322,56 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
         with contextlib.ExitStack() as stack:
             target: RunningTarget | None = None
             if the_plan.spec is not None:
-                target = stack.enter_context(
-                    start_target(the_plan.spec, log_path=run_dir / "target.log")
-                )
+                from loadtests.nemesis import adapt_spec
+
+                spec = adapt_spec(settings, the_plan.spec, str(run_dir.resolve()))
+                started = target = start_target(spec, log_path=run_dir / "target.log")
+                # After Ctrl-C a target busy with stalled requests gets a short grace.
+                stack.callback(lambda: started.stop(grace=1.0 if session.interrupted else 5.0))
             url = target.url if target is not None else the_plan.url
             assert url is not None
             session.drive(url, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.
         session.interrupted = session.interrupted or "stopped by Ctrl-C or SIGTERM"
-    verdict, ops = session.verdict()
-    history = History(settings.driver, ops)
-    write_history(run_dir, history)
-    exit_code = exit_code_for(verdict)
-    result = result_dict(
-        verdict,
-        session.final,
-        session.check_settings(),
-        settings.to_dict(),
-        summarize(ops),
-        settings.command,
-        exit_code,
-    )
-    write_result(run_dir, result)
+    with _signals_held():
+        verdict, ops = session.verdict()
+        history = History(settings.driver, ops)
+        write_history(run_dir, history)
+        exit_code = exit_code_for(verdict)
+        result = result_dict(
+            verdict,
+            session.final,
+            session.check_settings(),
+            settings.to_dict(),
+            summarize(ops),
+            settings.command,
+            exit_code,
+        )
+        write_result(run_dir, result)
     return RunOutcome(verdict, run_dir, exit_code, result)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold the first Ctrl-C or SIGTERM while the run directory is written.
+
+    Everything is stopped by then and writing takes a moment; a half-written run
+    directory helps nobody. A second signal still interrupts, for a user who insists.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
