@@ -18,10 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from loadtests.client import Client, SessionTransport, Timeout
+from loadtests.client import Client, Reply, SessionTransport, Timeout
 from loadtests.errors import UsageError
 from loadtests.history import History
-from loadtests.workload import Workload
+from loadtests.workload import RequestSpec, Workload
+
+# After Ctrl-C, how long in-flight requests get to finish before they are recorded as
+# info: a healthy target answers in milliseconds, and a stalled one may never.
+INTERRUPT_GRACE = 1.5
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,14 @@ class Load:
             raise UsageError("--votes must be at least 1")
         if self.duration is not None and self.duration <= 0:
             raise UsageError("--duration must be a positive number of seconds")
+
+
+class _Unplugged:
+    """The transport of a client whose run was interrupted: it sends nothing, ever."""
+
+    def send(self, request: RequestSpec, base_url: str) -> Reply:
+        """Refuse without touching the network, so the op is a definite fail."""
+        return Reply(0, error="not sent: the run was interrupted", refused=True)
 
 
 class _Quota:
@@ -83,6 +95,7 @@ class RequestsDriver:
         self.progress = _show_progress() if progress is None else progress
         self.stop = threading.Event()
         self._done = [0] * load.clients  # one slot per thread: no lock needed
+        self._clients: list[Client | None] = [None] * load.clients
 
     def _worker(
         self,
@@ -95,6 +108,7 @@ class RequestsDriver:
     ) -> None:
         transport = SessionTransport(timeout=self.load.timeout)
         client = Client(transport, url, workload, history, index)
+        self._clients[index] = client
         rng = random.Random(self.load.seed * 1_000_003 + index)
         choices = workload.choices
         try:
@@ -145,10 +159,24 @@ class RequestsDriver:
             if barrier is not None:
                 # Threads waiting for a burst round that will never fill up.
                 barrier.abort()
-            self._join(threads, self.load.timeout.connect + 1.0)
+            self._join(threads, INTERRUPT_GRACE)
+            self._unplug(history.driver)
             history.close_pending("interrupted while in flight")
             raise
         history.close_pending()
+
+    def _unplug(self, driver: str) -> None:
+        """Detach every client from the run: late replies go to a scratch history.
+
+        A request still in flight after the grace may be answered later; its
+        completion must not land after the ``info`` that close_pending gives it
+        (one invoke, two completions). Nothing new is sent either, so no vote can
+        take effect unrecorded.
+        """
+        for client in self._clients:
+            if client is not None:
+                client.history = History(driver)
+                client.transport = _Unplugged()
 
     def _progress_callback(self) -> Callable[[bool], None]:
         if not self.progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from loadtests.cli.exits import handle_signals, run_command
+from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.exitcodes import exit_code_for
 from loadtests.launcher import SERVERS
@@ -126,8 +127,17 @@ def run_cmd(**options: object) -> None:
             **options,  # type: ignore[arg-type]
         )
         with handle_signals():
-            outcome = execute(settings)
-        print_result(outcome.result, outcome.run_dir)
+            try:
+                outcome = execute(settings)
+            except KeyboardInterrupt:
+                # Only before the run began (or on a second signal while it was being
+                # written): execute() itself turns an interrupted run into a verdict.
+                click.secho(
+                    "racecheck: interrupted before the run's results were written", err=True
+                )
+                return EXIT_UNKNOWN
+        with contextlib.suppress(KeyboardInterrupt):  # the results are on disk already
+            print_result(outcome.result, outcome.run_dir)
         return outcome.exit_code
 
     sys.exit(run_command(body))
