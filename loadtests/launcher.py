@@ -109,7 +109,8 @@ class TargetSpec:
         if self.server == "werkzeug":
             hosting = "werkzeug (a thread per connection)"
         elif self.server == "gunicorn":
-            hosting = f"gunicorn {self.workers} worker(s) x{self.threads} threads"
+            workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
+            hosting = f"gunicorn {workers} x{self.threads} threads"
         else:
             hosting = f"waitress x{self.threads} threads"
         return f"{self.app}{build} on {hosting}"

@@ -1,0 +1,150 @@
+"""``racecheck serve``: host a target under a real server until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+
+import click
+
+from loadtests.cli.exits import run_command
+from loadtests.errors import LaunchError
+from loadtests.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
+
+
+def format_serving(spec: TargetSpec, url: str) -> str:
+    """The one line that tells people (and scripts) where the target answers."""
+    return f"serving {spec.describe()} at {url} — Ctrl-C to stop"
+
+
+def build_spec(
+    *,
+    app: str,
+    build: str | None,
+    server: str,
+    threads: int,
+    workers: int,
+    host: str,
+    port: int,
+    race_window: float | None,
+    switch_interval: float | None,
+    allow_remote: bool,
+) -> TargetSpec:
+    """Turn the options into a TargetSpec; TargetSpec refuses what cannot work."""
+    reference = app == REFERENCE_APP
+    env = {}
+    if race_window is not None:
+        env["RACECHECK_RACE_WINDOW"] = repr(race_window)
+    if switch_interval is not None:
+        env["RACECHECK_SWITCH_INTERVAL"] = repr(switch_interval)
+    return TargetSpec(
+        server=server,  # type: ignore[arg-type]  # click.Choice(SERVERS) checked it
+        threads=threads,
+        workers=workers,
+        host=host,
+        port=port,
+        app=app,
+        # Say the build out loud rather than inherit a RACECHECK_BUILD from the shell.
+        build=(build or "locked") if reference else build,
+        env=env,
+        # Apps nobody here wrote have no /health: ready once "/" answers at all.
+        health_path="/health" if reference else None,
+        allow_remote=allow_remote,
+    )
+
+
+@click.command("serve")
+@click.option(
+    "--build", type=click.Choice(BUILDS), help="Reference app variant.  [default: locked]"
+)
+@click.option("--server", type=click.Choice(SERVERS), default="waitress", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="gunicorn only."
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback unless --allow-remote."
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: the OS picks."
+)
+@click.option(
+    "--app",
+    "app",
+    default=REFERENCE_APP,
+    show_default=True,
+    metavar="MODULE:NAME",
+    help="A Flask app object or a factory that needs no arguments.",
+)
+@click.option(
+    "--race-window",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Pause between reading and writing a counter (unlocked build).",
+)
+@click.option(
+    "--switch-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="sys.setswitchinterval in the server process (stress mode).",
+)
+@click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
+@click.option(
+    "--ready-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+)
+def command(
+    build: str | None,
+    server: str,
+    threads: int,
+    workers: int,
+    host: str,
+    port: int,
+    app: str,
+    race_window: float | None,
+    switch_interval: float | None,
+    allow_remote: bool,
+    ready_timeout: float,
+) -> None:
+    """Start a target under a threaded server, print its URL, serve until Ctrl-C.
+
+    \b
+    racecheck serve --build unlocked --server gunicorn --threads 16 --workers 2
+    racecheck serve --app myapp:create_app --port 8000
+    """
+
+    def body() -> None:
+        spec = build_spec(
+            app=app,
+            build=build,
+            server=server,
+            threads=threads,
+            workers=workers,
+            host=host,
+            port=port,
+            race_window=race_window,
+            switch_interval=switch_interval,
+            allow_remote=allow_remote,
+        )
+        _serve(spec, ready_timeout)
+
+    run_command(body)
+
+
+def _serve(spec: TargetSpec, ready_timeout: float) -> None:
+    # SIGTERM unwinds like Ctrl-C, so `docker stop` or a supervisor stops the target
+    # too: Python's default for SIGTERM would end us without running any cleanup.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with start_target(spec, ready_timeout=ready_timeout) as target:
+            click.echo(format_serving(spec, target.url))
+            status = target.process.wait()  # until Ctrl-C, or the server dies
+            raise LaunchError(
+                f"the target exited on its own with status {status}; its output is above"
+            )
+    except KeyboardInterrupt:
+        click.echo("racecheck: stopped the target", err=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
