@@ -286,3 +286,27 @@ def test_a_target_dies_with_its_parent(tmp_path: Path, server: str, workers: int
         parent.kill()
         if pgid and group_members(pgid):
             os.killpg(pgid, signal.SIGKILL)
+
+
+_FORGETFUL_PARENT = """
+import sys
+from pathlib import Path
+from loadtests.launcher import TargetSpec, start_target
+target = start_target(TargetSpec(server="gunicorn", build="locked"), log_path=Path(sys.argv[1]))
+print(f"TARGET_PGID={target.process.pgid}", flush=True)
+"""  # and exits without target.stop()
+
+
+@pytest.mark.e2e
+def test_targets_left_running_are_stopped_at_exit(tmp_path: Path) -> None:
+    target_log = tmp_path / "target.log"
+    parent = start_process(
+        [sys.executable, "-c", _FORGETFUL_PARENT, str(target_log)], log_path=tmp_path / "p.log"
+    )
+    assert parent.wait(READY) == 0, (tmp_path / "p.log").read_text()
+    found = re.search(r"TARGET_PGID=(\d+)", (tmp_path / "p.log").read_text())
+    assert found
+    # Stopped before the parent exited, and gracefully: by the atexit hook's
+    # SIGTERM, not by the watchdog's SIGKILL (which gunicorn could not log).
+    assert not group_members(int(found.group(1)))
+    assert "Handling signal: term" in target_log.read_text()
