@@ -1,0 +1,320 @@
+"""Exact counts across Locust workers: each worker's ledger, the master's, and the merge.
+
+Locust's own statistics are sampled (workers report every few seconds, and the
+master's ``test_stop`` fires while they still report), so racecheck never
+counts from them. Instead:
+
+    worker   records every op in its own History, numbers its votes with its
+             own prefix, and at its ``test_stop`` writes the history to a file
+             and sends one final message: the file's path and its counts
+    master   waits (bounded) until every worker that took part has sent its
+             final message, then merges the files exactly; a worker whose
+             final message never came is a *gap*, and a gap makes the verdict
+             UNKNOWN, never PASS and never FAIL
+
+Nothing here imports locust: the locustfile wires these objects to events.
+Locust runs users as greenlets, which switch only at I/O, so the ledgers need
+no locks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import HistoryError
+from loadtests.history import History, Op, iter_file, merge
+
+SUMMARY_SCHEMA = "racecheck/locust-summary/v1"
+Tally = dict[str, list[int]]  # choice -> [ok, fail, info]
+
+
+def count_votes(ops: Iterable[Op]) -> Tally:
+    """Completed votes per choice, as [ok, fail, info]."""
+    counts: Tally = {}
+    for op in ops:
+        if op.f != "vote" or op.type == "invoke":
+            continue
+        choice = str(op.value.get("choice")) if isinstance(op.value, Mapping) else "?"
+        row = counts.setdefault(choice, [0, 0, 0])
+        row[("ok", "fail", "info").index(op.type)] += 1
+    return counts
+
+
+def split_quota(votes: int, nodes: Sequence[str]) -> dict[str, int]:
+    """Share ``votes`` among ``nodes`` as evenly as whole votes allow."""
+    if not nodes:
+        return {}
+    share, extra = divmod(votes, len(nodes))
+    return {node: share + (1 if i < extra else 0) for i, node in enumerate(nodes)}
+
+
+@dataclass(frozen=True)
+class WorkerFinal:
+    """A worker's last word for one run: where its history is and what it holds."""
+
+    run_id: str
+    worker: str  # the label used in process names and vote ids, e.g. "w1"
+    node: str  # Locust's id for the worker process
+    path: str
+    ops: int
+    counts: Mapping[str, Sequence[int]]
+    closed_as_info: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message body (msgpack- and JSON-able)."""
+        return {
+            "run_id": self.run_id,
+            "worker": self.worker,
+            "node": self.node,
+            "path": self.path,
+            "ops": self.ops,
+            "counts": {k: list(v) for k, v in self.counts.items()},
+            "closed_as_info": self.closed_as_info,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> WorkerFinal:
+        """Rebuild a final message, refusing a malformed one."""
+        try:
+            return cls(
+                str(raw["run_id"]),
+                str(raw["worker"]),
+                str(raw["node"]),
+                str(raw["path"]),
+                int(raw["ops"]),
+                {str(k): [int(n) for n in v] for k, v in raw["counts"].items()},
+                int(raw.get("closed_as_info", 0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise HistoryError(f"malformed final message from a Locust worker: {exc}") from exc
+
+    def describe(self) -> str:
+        """How gaps and logs name this worker."""
+        return describe_worker(self.worker, self.node)
+
+
+def describe_worker(worker: str, node: str) -> str:
+    """A worker's name for people: its label and Locust's id for it."""
+    return f"Locust worker {worker} ({node})"
+
+
+class WorkerLedger:
+    """One worker's part of one run: its history, its vote quota and running counts."""
+
+    def __init__(
+        self,
+        run_id: str,
+        worker: str,
+        node: str,
+        path: Path,
+        *,
+        prefix: str,
+        quota: int | None,
+        choices: Sequence[str],
+    ) -> None:
+        self.run_id, self.worker, self.node, self.path = run_id, worker, node, path
+        self.prefix = prefix
+        self.quota = quota
+        self.history = History("locust")
+        self.acked = dict.fromkeys(choices, 0)
+        self.claimed = 0
+        self.active = 0
+        self.final: WorkerFinal | None = None
+        self._users = itertools.count()
+
+    def new_user(self) -> str:
+        """A process name for a user that starts now, e.g. ``w1/u7``."""
+        self.active += 1
+        return f"{self.worker}/u{next(self._users)}"
+
+    def claim(self) -> str | None:
+        """A fresh vote id, or None once the quota is spent or the run is over."""
+        if self.final is not None or (self.quota is not None and self.claimed >= self.quota):
+            return None
+        self.claimed += 1
+        return f"{self.prefix}{self.worker}-{self.claimed}"
+
+    def note(self, op: Op) -> None:
+        """Count an acknowledged vote for the live tally."""
+        if op.type == "ok" and isinstance(op.value, Mapping):
+            choice = str(op.value.get("choice"))
+            self.acked[choice] = self.acked.get(choice, 0) + 1
+
+    def user_stopped(self) -> bool:
+        """Note a user ending; True when the quota is spent and no user is left."""
+        self.active = max(0, self.active - 1)
+        return self.quota is not None and self.claimed >= self.quota and self.active == 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Cumulative live counts for the master (totals, so a lost report loses nothing)."""
+        return {
+            "run_id": self.run_id,
+            "worker": self.worker,
+            "acked": dict(self.acked),
+            "votes": self.claimed,
+        }
+
+    def finish(self) -> WorkerFinal:
+        """Close what is still in flight as info, write the history, and say what it holds."""
+        if self.final is not None:
+            return self.final
+        closed = self.history.close_pending("still in flight when the Locust user stopped")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.history.write(self.path)
+        ops = self.history.ops()
+        self.final = WorkerFinal(
+            self.run_id,
+            self.worker,
+            self.node,
+            str(self.path),
+            len(ops),
+            count_votes(ops),
+            len(closed),
+        )
+        return self.final
+
+
+@dataclass
+class MasterLedger:
+    """What the master knows of the workers in one run: who took part, reported, finished."""
+
+    run_id: str
+    quotas: Mapping[str, int] | None = None
+    participants: dict[str, str] = field(default_factory=dict)  # node -> worker label
+    finals: dict[str, WorkerFinal] = field(default_factory=dict)
+    live: dict[str, dict[str, int]] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+
+    def join(self, node: str, worker: str) -> None:
+        """A worker started voting in this run."""
+        self.participants.setdefault(node, worker)
+
+    def note_report(self, node: str, snapshot: Mapping[str, Any]) -> None:
+        """A worker's periodic report; reports of other runs are ignored."""
+        if snapshot.get("run_id") != self.run_id:
+            return
+        self.join(node, str(snapshot.get("worker", "?")))
+        acked = snapshot.get("acked")
+        if isinstance(acked, Mapping):
+            self.live[node] = {str(k): int(v) for k, v in acked.items()}
+
+    def accept_final(self, final: WorkerFinal) -> bool:
+        """Record a worker's final message; False if it belongs to another run."""
+        if final.run_id != self.run_id:
+            return False
+        self.join(final.node, final.worker)
+        self.finals[final.node] = final
+        return True
+
+    def finished_quota(self, node: str, run_id: str) -> None:
+        """A worker spent its vote quota and its users have stopped."""
+        if run_id == self.run_id:
+            self.done.add(node)
+
+    def all_done(self) -> bool:
+        """Every worker that was given votes has spent them."""
+        if not self.quotas:
+            return False
+        return all(node in self.done for node, votes in self.quotas.items() if votes > 0)
+
+    def waiting(self) -> list[str]:
+        """Nodes that took part but have not sent their final counts yet."""
+        return [node for node in self.participants if node not in self.finals]
+
+    def acked(self) -> dict[str, int]:
+        """Acknowledged votes per choice: exact for finished workers, live for the rest."""
+        total: dict[str, int] = {}
+        for node in self.participants:
+            if node in self.finals:
+                counts = {k: v[0] for k, v in self.finals[node].counts.items()}
+            else:
+                counts = self.live.get(node, {})
+            for choice, n in counts.items():
+                total[choice] = total.get(choice, 0) + n
+        return total
+
+    def missing(self) -> list[str]:
+        """One gap per worker whose final counts never came."""
+        return [
+            f"{describe_worker(self.participants[node], node)} sent no final counts (it was "
+            "killed or lost its connection to the master), so the votes it acknowledged "
+            "are not in the history"
+            for node in self.waiting()
+        ]
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Every worker's ops, merged exactly, and what could not be accounted for."""
+
+    ops: list[Op]
+    gaps: tuple[str, ...]
+    workers: int
+
+
+def collect(finals: Iterable[WorkerFinal], gaps: Iterable[str] = ()) -> Collected:
+    """Read each worker's history file, check it against its final message, merge."""
+    found = list(gaps)
+    histories: list[list[Op]] = []
+    finals = sorted(finals, key=lambda f: f.worker)
+    for final in finals:
+        try:
+            ops = list(iter_file(Path(final.path)))
+        except HistoryError as exc:
+            found.append(
+                f"{final.describe()} wrote a history the master cannot read ({exc}); share "
+                "--racecheck-results-dir between the master and the workers"
+            )
+            continue
+        counts = count_votes(ops)
+        expected = {k: list(v) for k, v in final.counts.items()}
+        if len(ops) != final.ops or counts != expected:
+            found.append(
+                f"{final.describe()} reported {final.ops} ops {expected} but its history file "
+                f"{final.path} holds {len(ops)} ops {counts}"
+            )
+            continue
+        histories.append(ops)
+    merged = merge(histories, driver="locust").ops()
+    return Collected(merged, tuple(found), len(histories))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a managed Locust run leaves for the harness: the finals and the gaps."""
+
+    run_id: str
+    finals: tuple[WorkerFinal, ...]
+    gaps: tuple[str, ...] = ()
+
+    def write(self, path: Path) -> None:
+        """Write summary.json (atomically: the harness never reads half of it)."""
+        body = {
+            "schema": SUMMARY_SCHEMA,
+            "run_id": self.run_id,
+            "finals": [f.to_dict() for f in self.finals],
+            "gaps": list(self.gaps),
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> RunSummary:
+        """Load summary.json; raise HistoryError when it is missing or malformed."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise HistoryError(f"cannot read the Locust run summary {path}: {exc}") from exc
+        if not isinstance(raw, Mapping) or raw.get("schema") != SUMMARY_SCHEMA:
+            raise HistoryError(f"{path} is not a racecheck Locust summary ({SUMMARY_SCHEMA})")
+        return cls(
+            str(raw.get("run_id")),
+            tuple(WorkerFinal.from_dict(f) for f in raw.get("finals", ())),
+            tuple(str(g) for g in raw.get("gaps", ())),
+        )
