@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from loadtests.client import Client, SessionTransport, Timeout
@@ -232,13 +232,24 @@ def _json(text: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-_Fault = _KillRestart | _Stall | _Resets
+class Fault(Protocol):
+    """One kind of fault: strike once (a window ends by ``stop``), and clean up at the end."""
+
+    name: str
+
+    def strike(self, index: int, schedule: Schedule, stop: threading.Event) -> None:
+        """Inject the fault once, recording it as nemesis ops; return when it is over."""
+        ...
+
+    def close(self) -> None:
+        """Release what the fault holds (connections, sessions)."""
+        ...
 
 
 class _Runner(threading.Thread):
     """Strikes one fault at its scheduled offsets from the start of the load."""
 
-    def __init__(self, fault: _Fault, schedule: Schedule, stop: threading.Event) -> None:
+    def __init__(self, fault: Fault, schedule: Schedule, stop: threading.Event) -> None:
         super().__init__(name=f"racecheck-nemesis-{fault.name}", daemon=True)
         self.fault, self.schedule, self.stop = fault, schedule, stop
         self.t0 = time.monotonic()
@@ -333,7 +344,7 @@ def start_nemeses(
     proxy: FaultProxy | None = None
     runners = []
     for name in settings.nemesis:
-        fault: _Fault
+        fault: Fault
         if name == "kill-restart":
             if target is None:
                 raise UsageError("--nemesis kill-restart needs a target that racecheck started")
