@@ -310,7 +310,7 @@ def run_matrix(
                 result = execute(settings, the_plan).result
             except HarnessError as exc:
                 result = _error_result(settings, str(exc))
-                write_result(directory / cell.name, result)
+                write_result(new_run_dir(cell.name, out=directory / cell.name), result)
             row = summary_row(cell, result, cell.name)
             comparison.rows.append(row)
             if on_done is not None:

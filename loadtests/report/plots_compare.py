@@ -80,7 +80,7 @@ def _grouped(
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", visible=False)
     if len(variants) > 1:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        svg.legend(ax)
     return svg.to_svg(fig, title, key)
 
 
@@ -130,6 +130,7 @@ def latency_plot(rows: Sequence[Row]) -> Markup:
     ax = fig.add_subplot()
     markers = (("p50", "o", svg.SERIES[0]), ("p95", "D", svg.SERIES[1]), ("p99", "^", svg.LOST))
     highest = 0.0
+    labelled: set[str] = set()
     for y, row in enumerate(ordered):
         latency = row.get("latency_ms") or {}
         values: dict[str, float] = {
@@ -147,8 +148,9 @@ def latency_plot(rows: Sequence[Row]) -> Markup:
                     marker=marker,
                     color=colour,
                     linestyle="",
-                    label=q if y == 0 else None,
+                    label=None if q in labelled else q,
                 )
+                labelled.add(q)
         if values:
             top = max(values.values())
             highest = max(highest, top)
@@ -167,5 +169,6 @@ def latency_plot(rows: Sequence[Row]) -> Markup:
     ax.set_xlim(0, max(highest, 1.0) * 1.25)
     ax.set_xlabel("latency of a vote (ms)")
     ax.grid(axis="y", visible=False)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if labelled:
+        svg.legend(ax)
     return svg.to_svg(fig, "Latency by build", "cmp-latency")

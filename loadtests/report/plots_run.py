@@ -8,6 +8,7 @@ from typing import Any
 from markupsafe import Markup
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from loadtests.report import svg
 from loadtests.report.scan import Collision, HistorySeries
@@ -41,6 +42,7 @@ def counts_plot(counts: Mapping[str, Mapping[str, Any]]) -> Markup:
     width = 0.36 if not has_info else 0.26
     offsets = (-width / 2, width / 2) if not has_info else (-width, 0.0, width)
     top = 1.0
+    lost_labelled = False
     for x, choice in enumerate(choices):
         row = counts[choice]
         acked = float(row.get("ok") or 0)
@@ -87,8 +89,9 @@ def counts_plot(counts: Mapping[str, Mapping[str, Any]]) -> Markup:
             hatch="////",
             edgecolor=svg.LOST,
             linewidth=1,
-            label="lost: acknowledged but not in the tally" if first else None,
+            label=None if lost_labelled else "lost: acknowledged but not in the tally",
         )
+        lost_labelled = True
         ax.annotate(
             f"{float(final):,.0f}",
             (where, float(final)),
@@ -114,6 +117,7 @@ def counts_plot(counts: Mapping[str, Mapping[str, Any]]) -> Markup:
     handles.insert(1, Patch(color=svg.NEIGHBOUR))
     labels.insert(1, "final tally (coloured per choice)")
     ax.set_xticks(range(len(choices)), [choice_label(c) for c in choices])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("votes")
     ax.set_ylim(0, top * 1.15)
     ax.grid(axis="x", visible=False)
@@ -155,7 +159,7 @@ def throughput_plot(series: HistorySeries) -> Markup:
     ax.set_ylabel("votes completed per second")
     ax.set_xlim(0, max(xs[-1] + width if xs else 1.0, width))
     if len(ax.containers) > 1:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        svg.legend(ax)
     return svg.to_svg(fig, "Throughput over time", "throughput")
 
 
@@ -196,7 +200,7 @@ def latency_plot(series: HistorySeries, overall: Mapping[str, Any]) -> Markup:
     ax.set_ylabel("latency (ms)")
     ax.set_ylim(0, max(highest * 1.1, 1.0))
     ax.set_xlim(0, max(len(ranges) * width, width))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    svg.legend(ax)
     return svg.to_svg(fig, "Latency percentiles over time", "latency")
 
 
@@ -238,9 +242,10 @@ def lost_plot(series: HistorySeries, counts: Mapping[str, Mapping[str, Any]]) ->
             )
     ax.set_xlabel("seconds since the first vote")
     ax.set_ylabel("acknowledged votes lost so far")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0, max(len(series.bucket_range()) * width, width))
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", fontsize=8, bbox_to_anchor=(1.0, 1.0))
+    svg.legend(ax)
     return svg.to_svg(fig, "Lost votes as the run progressed", "lost")
 
 

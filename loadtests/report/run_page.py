@@ -229,6 +229,16 @@ def _t0(series: HistorySeries | None, result: Mapping[str, Any]) -> int | None:
     return started if isinstance(started, int) else None
 
 
+def _stats(result: Mapping[str, Any]) -> dict[str, Any]:
+    """result.json's stats with every key the page reads (an ERROR run may have none)."""
+    stats = dict(result.get("stats") or {})
+    latency = stats.get("latency_ms") or {}
+    stats["latency_ms"] = {q: latency.get(q) for q in ("p50", "p95", "p99", "max")}
+    for key in ("started_ns", "throughput", "duration_s"):
+        stats.setdefault(key, None)
+    return stats
+
+
 def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     """Everything run.html shows, computed from result.json and history.jsonl."""
     collisions = _collisions(result)
@@ -251,8 +261,8 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         "name": settings.get("name") or run_dir.name,
         "settings": [(k, v) for k, v in settings.items() if k not in _HIDDEN_SETTINGS],
         "command": reproduce_command(result),
-        "stats": result.get("stats") or {},
-        "acknowledged": acked,
+        "stats": _stats(result),
+        "acknowledged": acked if counts else None,
         "final": sum(finals) if finals and None not in finals else None,
         "info": sum(int(c.get("info") or 0) for c in counts.values()),
         "counts": [(choice_label(k), v) for k, v in counts.items()],

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import matplotlib
 from markupsafe import Markup
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 # One palette for pages and plots: the verdict colours match the CSS badges.
@@ -96,6 +97,18 @@ def to_svg(fig: Figure, label: str, key: str) -> Markup:
     escaped = Markup.escape(label)
     text = text.replace("<svg", f'<svg role="img" aria-label="{escaped}"', 1)
     return Markup(text)  # matplotlib escapes every text it writes
+
+
+def legend(ax: Axes, **options: Any) -> None:
+    """A legend at the right of the plot, only when something in it has a label."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        settings: dict[str, Any] = {
+            "loc": "upper left",
+            "bbox_to_anchor": (1.0, 1.0),
+            "fontsize": 8,
+        }
+        ax.legend(handles, labels, **{**settings, **options})
 
 
 def no_data(fig: Figure, message: str) -> None:

@@ -20,6 +20,7 @@ CHECK_QUESTIONS = {
     "interrupted": "Did the run finish?",
     "expectation": "Did the run show what was expected?",
     "setup": "Could the run be set up?",
+    "harness": "Could the harness run at all?",
 }
 
 VERDICT_MEANING = {
