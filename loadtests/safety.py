@@ -10,8 +10,14 @@ from loadtests.errors import UnsafeTargetError, UsageError
 
 
 def is_loopback_host(host: str) -> bool:
-    """Whether every address ``host`` resolves to is a loopback address."""
+    """Whether every address ``host`` resolves to is a loopback address.
+
+    IP literals and ``localhost`` are answered without a DNS lookup; any other
+    name must resolve, and only to loopback addresses.
+    """
     host = host.strip("[]")
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
