@@ -19,7 +19,7 @@ from loadtests import __version__
 from loadtests.checker import CheckSettings, FinalState, check
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History, iter_file
-from loadtests.verdict import Verdict
+from loadtests.verdict import CheckResult, ChoiceCounts, Verdict
 
 SCHEMA = "racecheck/result/v1"
 DEFAULT_ROOT = Path("reports")
@@ -125,9 +125,36 @@ def read_result(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
+    """The saved verdict, if it is an ERROR that the checker never produced.
+
+    When the harness itself failed (a setup step refused, say), the checker never ran
+    and the history cannot show why: re-checking it would turn ERROR into UNKNOWN.
+    The checker always reports history-complete, so its absence marks such a run.
+    """
+    checks = [CheckResult.from_dict(c) for c in result.get("checks", [])]
+    if result.get("verdict") != "ERROR" or any(c.name == "history-complete" for c in checks):
+        return None
+    counts = {
+        str(choice): ChoiceCounts(c["ok"], c["fail"], c["info"], c["final"])
+        for choice, c in result.get("counts", {}).items()
+    }
+    return Verdict(
+        "ERROR",
+        tuple(checks),
+        counts,
+        result.get("expected"),
+        bool(result.get("as_expected", False)),
+        str(result.get("reason", "")),
+    )
+
+
 def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
     """Check a saved run again from its files alone; returns the verdict and old result."""
     result = read_result(run_dir)
+    harness_error = _harness_error(result)
+    if harness_error is not None:
+        return harness_error, result
     raw = result.get("check_settings", {})
     settings = CheckSettings(
         expect=raw.get("expect"),
