@@ -25,6 +25,7 @@ from loadtests.rundir import (
     write_result,
 )
 from loadtests.stats import summarize
+from loadtests.verdict import CheckResult, Verdict
 
 PID = 4242
 
@@ -219,6 +220,33 @@ def test_recheck_reproduces_the_saved_verdict_and_settings(tmp_path: Path) -> No
     assert verdict.as_expected and exit_code_for(verdict) == saved["exit_code"] == 0
     assert [c.to_dict() for c in verdict.checks] == saved["checks"]
     assert verdict.lost == saved["lost"] == 1
+
+
+def test_a_harness_error_stays_an_error_when_rechecked(tmp_path: Path) -> None:
+    # A refused setup step: the checker never ran, and the history cannot say why.
+    history = History("harness")
+    inv = history.invoke("harness", "start", None)
+    history.complete(inv, "info", {"status": None, "error": "ReadTimeout"})
+    detail = "setup step 'start' was not acknowledged"
+    verdict = Verdict("ERROR", (CheckResult("setup", "ERROR", detail),), {}, None, False, detail)
+    run_dir = new_run_dir("unit", out=tmp_path / "run")
+    write_history(run_dir, history)
+    settings = CheckSettings(choices=("yes", "no"))
+    result = result_dict(
+        verdict,
+        FinalState(None),
+        settings,
+        {},
+        summarize(history.ops()),
+        "",
+        exit_code_for(verdict),
+    )
+    write_result(run_dir, result)
+
+    again, _ = recheck(run_dir)
+
+    assert again.status == "ERROR" and exit_code_for(again) == 4
+    assert again.reason == detail and [c.name for c in again.checks] == ["setup"]
 
 
 def test_recheck_sees_an_edited_history(tmp_path: Path) -> None:
