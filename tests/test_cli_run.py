@@ -108,6 +108,8 @@ def test_a_target_that_refuses_connections_is_a_harness_error(
     assert result["verdict"] == "ERROR"
     assert "setup step 'start' was not acknowledged" in result["reason"]
     assert not [op for op in run.history() if op["f"] == "vote"], "no load without a round"
+    again = racecheck("check", str(run.run_dir))
+    assert again.exit_code == 4, again.describe()
 
 
 @pytest.fixture
