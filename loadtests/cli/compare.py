@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console, Group
+from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -76,7 +76,7 @@ def format_cell_line(index: int, total: int, row: Mapping[str, Any], width: int 
     """One line per finished cell: mark, name, verdict against the expected one, numbers."""
     line = Text("  ")
     line.append_text(_mark(row))
-    line.append(f" [{index + 1}/{total}] {row['name']:<{width}}  ")
+    line.append(f" [{index + 1:>{len(str(total))}}/{total}] {row['name']:<{width}}  ")
     line.append_text(verdict_text(row["verdict"]))
     expected = "as expected" if row["as_expected"] else f"(expected {row['expected_verdict']})"
     line.append(f" {expected}  ")
@@ -115,7 +115,7 @@ def summary_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
-def closing(comparison: Comparison, page: Path) -> Group:
+def closing(comparison: Comparison, page: Path) -> list[Any]:
     """What a person reads last: the table, the one-line outcome, and where the report is."""
     from loadtests.report.compare_page import lesson
 
@@ -135,7 +135,7 @@ def closing(comparison: Comparison, page: Path) -> Group:
     report = Text("\nReport: ", style="bold")
     report.append(_shown(page / "index.html" if page.is_dir() else page), style="bold cyan")
     parts.append(report)
-    return Group(*parts)
+    return parts
 
 
 def _shown(path: Path) -> str:
@@ -168,7 +168,8 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
         live.update(task, description=f"[{index + 1}/{total}] running {cell.name}")
 
     def finished(index: int, cell: Cell, row: Mapping[str, Any]) -> None:
-        live.console.print(format_cell_line(index, total, row, width), highlight=False)
+        # soft_wrap: a long line wraps at the terminal's edge, not at rich's guess of it.
+        live.console.print(format_cell_line(index, total, row, width), soft_wrap=True)
         live.advance(task)
 
     with live:
@@ -269,12 +270,13 @@ def command(
         header = Text("racecheck compare", style="bold")
         header.append(f": {len(cells)} cells, {matrix.describe_load()} each\n  ")
         header.append(matrix.describe_cells())
-        console.print(header)
+        console.print(header, soft_wrap=True)
         with handle_signals(), _progress(console, cells) as (started, finished):
             comparison = run_matrix(
                 matrix, out=out, command=invocation, on_start=started, on_done=finished
             )
-        console.print(closing(comparison, comparison.directory))
+        for part in closing(comparison, comparison.directory):
+            console.print(part, soft_wrap=isinstance(part, Text))
         return comparison.exit_code
 
     sys.exit(run_command(body))

@@ -13,48 +13,73 @@ from loadtests.report.words import number
 Row = Mapping[str, Any]
 
 
+def _losses(rows: Sequence[Row]) -> list[str]:
+    """Who lost votes: one sentence per build (naming the cell when it is the only one)."""
+    lines = []
+    for build in dict.fromkeys(str(r["build"]) for r in rows):
+        own = [r for r in rows if r["build"] == build]
+        losing = [r for r in own if r.get("lost")]
+        if len(losing) == 1:
+            row = losing[0]
+            lines.append(
+                f"The {build} build under {plots_compare.variant(row, rows)} lost "
+                f"{number(row['lost'])} of {number(row['acknowledged'])} acknowledged votes."
+            )
+        elif losing:
+            shares = [r["lost"] / r["acknowledged"] for r in losing if r.get("acknowledged")]
+            spread = f" ({min(shares):.0%} to {max(shares):.0%} of the acknowledged votes)"
+            lines.append(
+                f"The {build} build lost votes in {len(losing)} of its {len(own)} cells"
+                f"{spread if shares else ''}."
+            )
+    clean = [b for b in dict.fromkeys(str(r["build"]) for r in rows) if _all_zero(rows, b)]
+    if lines and clean:
+        lines.append(f"The {' and '.join(clean)} build{'s' if len(clean) > 1 else ''} lost none.")
+    return lines
+
+
+def _all_zero(rows: Sequence[Row], build: str) -> bool:
+    return all(r.get("lost") == 0 for r in rows if r["build"] == build)
+
+
+def _lock_costs(rows: Sequence[Row]) -> list[tuple[str, float, float]]:
+    """(variant, locked votes/s, unlocked votes/s) for each variant that ran both builds."""
+    rates: dict[tuple[str, str], float] = {}
+    for row in rows:
+        value = row.get("throughput")
+        if isinstance(value, int | float) and value > 0:
+            rates[(str(row["build"]), plots_compare.variant(row, rows))] = float(value)
+    return [
+        (name, rates[("locked", name)], rates[("unlocked", name)])
+        for (build, name) in rates
+        if build == "locked" and ("unlocked", name) in rates
+    ]
+
+
 def lesson(rows: Sequence[Row]) -> list[str]:
     """What the comparison shows, in a few sentences: who lost votes and what the lock cost."""
-    lines = []
-    losing = [r for r in rows if r.get("lost")]
-    clean = sorted({str(r["build"]) for r in rows if r.get("lost") == 0})
-    for row in losing:
-        lines.append(
-            f"The {row['build']} build under {plots_compare.variant(row, rows)} lost "
-            f"{number(row['lost'])} of {number(row['acknowledged'])} acknowledged votes."
-        )
-    if losing and clean:
-        lines.append(f"The {' and '.join(clean)} build{'s' if len(clean) > 1 else ''} lost none.")
-    for row in rows:
-        if row.get("build") != "locked":
-            continue
-        name = plots_compare.variant(row, rows)
-        twin = next(
-            (
-                r
-                for r in rows
-                if r.get("build") == "unlocked" and plots_compare.variant(r, rows) == name
-            ),
-            None,
-        )
-        locked_rate = row.get("throughput")
-        unlocked_rate = twin.get("throughput") if twin else None
-        if not isinstance(locked_rate, int | float) or not isinstance(unlocked_rate, int | float):
-            continue
-        if not unlocked_rate:
-            continue
-        cost = 1 - locked_rate / unlocked_rate
+    lines = _losses(rows)
+    costs = _lock_costs(rows)
+    if len(costs) == 1:
+        name, locked, unlocked = costs[0]
+        cost = 1 - locked / unlocked
         if cost > 0.03:
             lines.append(
-                f"The cost of the lock under {name}: {number(locked_rate)} votes/s with it, "
-                f"{number(unlocked_rate)} without ({cost:.0%} slower) — for votes that are all "
+                f"The cost of the lock under {name}: {number(locked)} votes/s with it, "
+                f"{number(unlocked)} without ({cost:.0%} slower) \u2014 for votes that are all "
                 "counted."
             )
         else:
             lines.append(
-                f"The lock cost no measurable throughput under {name}: {number(locked_rate)} "
-                f"votes/s with it, {number(unlocked_rate)} without."
+                f"The lock cost no measurable throughput under {name}: {number(locked)} "
+                f"votes/s with it, {number(unlocked)} without."
             )
+    elif costs:
+        slower = [max(0.0, 1 - locked / unlocked) for _, locked, unlocked in costs]
+        lines.append(
+            f"With the lock, throughput was {min(slower):.0%} to {max(slower):.0%} lower than "
+            f"without it, across {len(costs)} server settings (see the throughput plot)."
+        )
     return lines
 
 
@@ -114,6 +139,7 @@ def render_comparison(directory: Path, summary: Mapping[str, Any]) -> Path:
         rows=table,
         lesson=lesson(rows),
         plots=plots,
+        paired=len(rows) <= plots_compare.PAIRED_CELLS,
         name=directory.name,
         missing=[n for n in summary.get("planned") or [] if n not in {r["name"] for r in rows}],
     )

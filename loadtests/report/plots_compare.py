@@ -11,6 +11,9 @@ from loadtests.report import svg
 from loadtests.report.words import DASH
 
 Row = Mapping[str, Any]
+# Up to this many cells, lost votes and throughput are grouped bars side by side;
+# beyond it, one horizontal bar per cell stays readable at any size.
+PAIRED_CELLS = 6
 
 
 def variant(row: Row, rows: Sequence[Row]) -> str:
@@ -39,9 +42,10 @@ def _grouped(
     """Bars grouped by build, one bar per variant, each labelled with its value."""
     builds = list(dict.fromkeys(str(r.get("build")) for r in rows))
     variants = list(dict.fromkeys(variant(r, rows) for r in rows))
-    fig = svg.figure(svg.WIDTH, 3.0)
+    # Half the page wide: the lost-votes and throughput plots sit side by side.
+    fig = svg.figure(svg.WIDTH * 0.5, 3.2)
     ax = fig.add_subplot()
-    width = 0.8 / len(variants)
+    width = min(0.8 / len(variants), 0.5)
     top = 0.0
     for v_index, name in enumerate(variants):
         colour = svg.SERIES[v_index % len(svg.SERIES)]
@@ -53,7 +57,7 @@ def _grouped(
             )
             if row is None:
                 continue
-            x = b_index - 0.4 + width * (v_index + 0.5)
+            x = b_index - width * len(variants) / 2 + width * (v_index + 0.5)
             height = value(row)
             ax.bar(
                 x,
@@ -84,6 +88,62 @@ def _grouped(
     return svg.to_svg(fig, title, key)
 
 
+def by_build(rows: Sequence[Row]) -> list[Row]:
+    """The cells grouped by build, builds in the order they were listed."""
+    order = list(dict.fromkeys(str(r.get("build")) for r in rows))
+    return sorted(rows, key=lambda r: order.index(str(r.get("build"))))
+
+
+def _per_cell(
+    rows: Sequence[Row],
+    value: Callable[[Row], float | None],
+    label: Callable[[Row], str],
+    axis_label: str,
+    title: str,
+    key: str,
+    highlight: Callable[[Row], bool] = lambda row: False,
+) -> Markup:
+    """One horizontal bar per cell, coloured by build, labelled at its end."""
+    ordered = by_build(rows)
+    fig = svg.figure(svg.WIDTH, 0.9 + 0.34 * len(ordered))
+    ax = fig.add_subplot()
+    top = 0.0
+    for y, row in enumerate(ordered):
+        length = value(row) or 0.0
+        top = max(top, length)
+        build = str(row.get("build"))
+        ax.barh(y, length, 0.7, color=svg.BUILD_COLOURS.get(build, svg.SERIES[0]))
+        ax.annotate(
+            label(row),
+            (length, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            color=svg.LOST if highlight(row) else svg.INK,
+            fontweight="bold" if highlight(row) else "normal",
+        )
+    ax.set_yticks(range(len(ordered)), [f"{r.get('build')} · {variant(r, rows)}" for r in ordered])
+    ax.set_ylim(len(ordered) - 0.5, -0.5)
+    ax.set_xlim(0, max(top, 1.0) * 1.2)
+    ax.set_xlabel(axis_label)
+    ax.grid(axis="y", visible=False)
+    return svg.to_svg(fig, title, key)
+
+
+def _bars(
+    rows: Sequence[Row],
+    value: Callable[[Row], float | None],
+    label: Callable[[Row], str],
+    axis_label: str,
+    title: str,
+    key: str,
+    highlight: Callable[[Row], bool] = lambda row: False,
+) -> Markup:
+    draw = _grouped if len(rows) <= PAIRED_CELLS else _per_cell
+    return draw(rows, value, label, axis_label, title, key, highlight)
+
+
 def _lost_label(row: Row) -> str:
     lost, acked = row.get("lost"), row.get("acknowledged") or 0
     if lost is None:
@@ -95,7 +155,7 @@ def _lost_label(row: Row) -> str:
 
 def lost_plot(rows: Sequence[Row]) -> Markup:
     """Acknowledged votes lost, by build and server."""
-    return _grouped(
+    return _bars(
         rows,
         lambda r: r.get("lost"),
         _lost_label,
@@ -113,7 +173,7 @@ def throughput_plot(rows: Sequence[Row]) -> Markup:
         value = row.get("throughput")
         return f"{value:,.0f}/s" if isinstance(value, int | float) else DASH
 
-    return _grouped(
+    return _bars(
         rows,
         lambda r: r.get("throughput"),
         label,
@@ -125,7 +185,7 @@ def throughput_plot(rows: Sequence[Row]) -> Markup:
 
 def latency_plot(rows: Sequence[Row]) -> Markup:
     """Each cell's latency p50, p95 and p99 on one line, cells grouped by build."""
-    ordered = sorted(rows, key=lambda r: [str(x.get("build")) for x in rows].index(str(r["build"])))
+    ordered = by_build(rows)
     fig = svg.figure(svg.WIDTH, 0.9 + 0.42 * len(ordered))
     ax = fig.add_subplot()
     markers = (("p50", "o", svg.SERIES[0]), ("p95", "D", svg.SERIES[1]), ("p99", "^", svg.LOST))
