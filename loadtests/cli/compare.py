@@ -171,6 +171,8 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
         # soft_wrap: a long line wraps at the terminal's edge, not at rich's guess of it.
         live.console.print(format_cell_line(index, total, row, width), soft_wrap=True)
         live.advance(task)
+        if index + 1 == total:
+            live.update(task, description="writing the comparison's report")
 
     with live:
         yield started, finished
