@@ -127,6 +127,14 @@ def test_expect_violation_on_unlocked_exits_0(runs: Runs) -> None:
     assert run.check("expectation")["status"] == "PASS"
 
 
+def test_expect_violation_on_locked_is_unknown_not_a_pass(runs: Runs) -> None:
+    run = runs.reference("locked", "waitress", 300, "--expect", "violation")
+    assert run.exit_code == 3, run.describe()
+    result = run.result()
+    assert result["verdict"] == "UNKNOWN" and result["as_expected"] is False
+    assert "not provoked" in result["reason"]
+
+
 @pytest.mark.parametrize(
     ("build", "votes", "extra", "exit_code"),
     [
