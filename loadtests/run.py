@@ -35,6 +35,7 @@ from loadtests.workload import Workload, reference_workload
 BUILDS = ("locked", "unlocked", "sqlite")
 DRIVERS = ("requests", "locust")
 EXPECTS = ("pass", "violation")
+HARNESS_TIMEOUT = 10.0  # seconds: the least the harness waits for its own requests
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,10 @@ class _Session:
         self.gaps: tuple[str, ...] = ()
 
     def client(self, url: str, read_timeout: float | None = None) -> Client:
-        timeout = Timeout(read=self.settings.timeout)
+        # --timeout is for the load (a short one turns slow votes into info); the
+        # harness's own setup, stop and final read get at least the default, since
+        # the target may still be working off votes whose clients gave up.
+        timeout = Timeout(read=max(self.settings.timeout, HARNESS_TIMEOUT))
         if read_timeout is not None:
             timeout = Timeout(connect=min(timeout.connect, read_timeout), read=read_timeout)
         transport = SessionTransport(timeout=timeout)
