@@ -150,7 +150,7 @@ def test_fail_report_puts_the_verdict_and_the_lost_votes_first(
     title = re.search(r"<h1>(.*?)</h1>", html, re.S)
     assert title is not None
     assert title.group(1) == (
-        "1 acknowledged YES votes were lost: pairs of votes read the same count and both "
+        "1 acknowledged YES vote was lost: pairs of votes read the same count and both "
         "wrote count+1"
     )
     assert "The server said OK to 124 votes, but its final tally counts only 123." in html

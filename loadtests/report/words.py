@@ -47,6 +47,11 @@ def number(value: Any) -> str:
     return f"{value:,.0f}"
 
 
+def votes(n: int, one: str = "was", many: str = "were") -> str:
+    """A number of votes and its verb: "1 vote was", "3 votes were"."""
+    return f"{number(n)} vote {one}" if n == 1 else f"{number(n)} votes {many}"
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text[:1].upper() + text[1:] if text else text
@@ -82,10 +87,11 @@ def _fail(result: Mapping[str, Any]) -> Headline:
     if lost:
         total = sum(n for _, n in lost)
         if len(lost) == 1:
-            title = f"{number(total)} acknowledged {choice_label(lost[0][0])} votes were lost"
+            word = "vote was" if total == 1 else "votes were"
+            title = f"{number(total)} acknowledged {choice_label(lost[0][0])} {word} lost"
         else:
             parts = ", ".join(f"{number(n)} {choice_label(c)}" for c, n in lost)
-            title = f"{number(total)} acknowledged votes were lost ({parts})"
+            title = f"{number(total)} acknowledged votes were lost ({parts})"  # total >= 2
         if collided:
             title += ": pairs of votes read the same count and both wrote count+1"
         lines = [
@@ -125,6 +131,18 @@ def headline(result: Mapping[str, Any]) -> Headline:
         found = Headline("racecheck cannot decide", [_sentence(reason)] if reason else [])
     else:
         found = Headline("The run could not be completed", [_sentence(reason)] if reason else [])
+    refused = sum(int(c.get("fail") or 0) for c in counts.values())
+    unknown = sum(int(c.get("info") or 0) for c in counts.values())
+    if refused:
+        found.lines.append(
+            f"{votes(refused)} refused: the server said no before changing anything, "
+            "so they do not belong in the tally."
+        )
+    if unknown:
+        found.lines.append(
+            f"{votes(unknown, 'had', 'had')} an unknown outcome (a timeout, a reset or a 5xx): "
+            "they may or may not have counted, so they are never called lost."
+        )
     expected = result.get("expected")
     if expected == "violation":
         if verdict == "FAIL":
