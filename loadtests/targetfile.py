@@ -111,7 +111,9 @@ def _extractor(reader: _Reader) -> Extractor:
     if regex is not None:
         try:
             groups = re.compile(regex).groups
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
+            # The re module raises more than re.error for some patterns: a{4294967296}
+            # overflows, and deeply nested groups exhaust the parser's recursion.
             reader.fail("regex", f"is not a valid regular expression: {exc}")
         if groups != 1:
             reader.fail("regex", f"needs exactly one group (...), found {groups}")
