@@ -273,3 +273,20 @@ def test_quick_compare_end_to_end(tmp_path: Path) -> None:
     assert lines[-1] == f"Report: {out / 'index.html'}"
     for build in ("locked", "unlocked", "sqlite"):
         assert any(re.search(rf"✓\s+{build}-waitress\s+(PASS|FAIL)", x) for x in lines), build
+
+
+def test_report_command_rerenders_a_comparison_and_its_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake(monkeypatch, locked="PASS", unlocked="FAIL")
+    run_matrix(Matrix(builds=("locked", "unlocked"), quick=True), out=tmp_path)
+    pages = [
+        tmp_path / "index.html",
+        *(tmp_path / c / "index.html" for c in ("locked-waitress", "unlocked-waitress")),
+    ]
+    for page in pages:
+        page.unlink()
+    outcome = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert outcome.exit_code == 0, outcome.output
+    assert all(page.is_file() for page in pages)
+    assert outcome.output.splitlines()[-1] == f"wrote {tmp_path / 'index.html'}"
