@@ -9,7 +9,7 @@ from typing import Any
 
 from loadtests.errors import HistoryError
 from loadtests.history import iter_file
-from loadtests.report import plots_run
+from loadtests.report import plots_run, plots_timeline
 from loadtests.report.page import Plot, plot, write_page
 from loadtests.report.reproduce import reproduce_command
 from loadtests.report.scan import Collision, HistorySeries, first_vote_ns, scan
@@ -89,7 +89,7 @@ def _timeline(collision: Collision, series: HistorySeries, number: int) -> Timel
             title,
             f"Both read {collision.count - 1} and wrote {collision.count}: one of the two "
             "votes is gone from the tally.",
-            lambda: plots_run.timeline_plot(collision, series, number),
+            lambda: plots_timeline.timeline_plot(collision, series, number),
         ),
     )
     order = {"collision": 0, "context": 1, "neighbour": 2}
