@@ -72,8 +72,15 @@ def in_memory(ops_count: int, repeats: int = 3, seed: int = 0) -> dict[str, Any]
     }
 
 
-def _maxrss_bytes() -> int:
-    # ru_maxrss is in kilobytes on Linux.
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM), read from /proc/self/status.
+
+    Not ru_maxrss: on Linux that survives fork and exec, so a child started by a
+    parent holding a large history would report the parent's peak, not its own.
+    """
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -82,13 +89,13 @@ def stream_file(path: Path, final: dict[str, Any]) -> dict[str, Any]:
     from loadtests.checker import FinalState
 
     gc.collect()
-    before = _maxrss_bytes()
+    before = _peak_rss_bytes()
     started = time.perf_counter()
     verdict = check(iter_file(path), FinalState.from_dict(final), bench_synth.settings())
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "rss_growth_bytes": max(0, _maxrss_bytes() - before),
+        "rss_growth_bytes": max(0, _peak_rss_bytes() - before),
         "status": verdict.status,
         "lost": verdict.lost,
     }

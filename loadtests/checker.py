@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadtests import checks
+from loadtests.ackstore import AckStore, CountIndex
 from loadtests.history import Op
 from loadtests.verdict import (
     MAX_WITNESSES,
@@ -106,7 +107,6 @@ class _Scan:
     vote_ids: set[str] = field(default_factory=set)
     duplicate_ids: list[str] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
-    first_by_count: dict[tuple[Any, ...], _Ack] = field(default_factory=dict)
     collisions: list[tuple[_Ack, _Ack]] = field(default_factory=list)
     collision_total: int = 0
     acks_with_count: int = 0
@@ -121,82 +121,112 @@ class _Scan:
 
 
 def _scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> _Scan:
+    """One pass over the history (any iterable: a list, or a file being streamed).
+
+    This loop runs once per op, so it is written for speed: names are bound to
+    locals, and witnesses (_Ack objects) are built only when something is
+    kept as a witness. The first ack of each count lives in an AckStore, about
+    50 bytes per vote instead of a dict entry, a tuple key and an object.
+    """
     scan = _Scan()
+    counts, open_, vote_ids = scan.counts, scan.open, scan.vote_ids
     for choice in settings.choices:
-        scan.counts.setdefault(choice, [0, 0, 0])
+        counts.setdefault(choice, [0, 0, 0])
     final_counts = final.counts or {}
+    shared = settings.shared_state
+    store = AckStore()
+    remember, slots = store.add, 0
+    indexes: dict[tuple[Any, ...], CountIndex] = {}
+    pid_acks, resolutions = scan.pid_acks, scan.resolutions
+    epoch, epoch_pids = 0, None
+    last_vote_ns = acks_before_restart = acks_with_count = 0
     for op in ops:
-        if op.process == "nemesis":
-            if op.f in RESTART_FS and op.type != "invoke":
+        process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
+        if process == "nemesis":
+            if f in RESTART_FS and kind != "invoke":
                 scan.restarts.append(op)
+                # Each restart starts a new epoch: a fresh process with fresh counters.
+                epoch, epoch_pids = len(scan.restarts), None
             continue
-        key = (op.process, op.vote_id or op.f)
-        if op.type == "invoke":
-            if op.f == "vote" and op.vote_id is not None:
-                if op.vote_id in scan.vote_ids:
-                    scan.duplicate_ids.append(op.vote_id)
-                scan.vote_ids.add(op.vote_id)
-            scan.open[key] = op.time_ns
+        key = (process, vote_id or f)
+        if kind == "invoke":
+            if f == "vote" and vote_id is not None:
+                if vote_id in vote_ids:
+                    scan.duplicate_ids.append(vote_id)
+                vote_ids.add(vote_id)
+            open_[key] = op.time_ns
             continue
-        invoke_ns = scan.open.pop(key, None)
+        invoke_ns = open_.pop(key, None)
         if invoke_ns is None:
             scan.orphans.append(op.to_dict())
-        if op.f != "vote":
+        if f != "vote":
             continue
-        value = op.value if isinstance(op.value, Mapping) else {}
-        choice = str(value.get("choice"))
-        tally = scan.counts.setdefault(choice, [0, 0, 0])
-        scan.last_vote_ns = max(scan.last_vote_ns, op.time_ns)
-        if op.type == "fail":
-            tally[1] += 1
-            continue
-        if op.type == "info":
-            tally[2] += 1
+        value = op.value
+        if type(value) is not dict and not isinstance(value, Mapping):
+            value = {}
+        choice = value.get("choice")
+        if type(choice) is not str:
+            choice = str(choice)
+        tally = counts.get(choice)
+        if tally is None:
+            tally = counts[choice] = [0, 0, 0]
+        time_ns = op.time_ns
+        if time_ns > last_vote_ns:  # noqa: PLR1730 (max() is a call per op: slower)
+            last_vote_ns = time_ns
+        if kind != "ok":
+            tally[1 if kind == "fail" else 2] += 1
             continue
         tally[0] += 1
-        ack = _Ack(
-            op.vote_id,
-            op.process,
-            invoke_ns,
-            op.time_ns,
-            value.get("count"),
-            value.get("pid"),
-            value.get("resolution_id"),
-        )
-        _note_ack(scan, choice, ack, final_counts, settings)
+        if epoch == 0:
+            acks_before_restart += 1
+        count, pid, resolution_id = value.get("count"), value.get("pid"), value.get("resolution_id")
+        if pid is not None:
+            if pid not in pid_acks:
+                pid_acks[pid] = _Ack(
+                    vote_id, process, invoke_ns, time_ns, count, pid, resolution_id
+                )
+            if epoch_pids is None:
+                epoch_pids = scan.pid_epochs.setdefault(epoch, set())
+            epoch_pids.add(pid)
+        if resolution_id is not None and resolution_id not in resolutions:
+            resolutions[resolution_id] = _Ack(
+                vote_id, process, invoke_ns, time_ns, count, pid, resolution_id
+            )
+        if count is None:
+            continue
+        acks_with_count += 1
+        # Counts are compared within one counter of one resolution in one process
+        # (unless the state is shared): equal counts there mean two increments
+        # read the same value, so one overwrote the other.
+        group = (resolution_id, choice, None if shared else pid, epoch)
+        index = indexes.get(group)
+        if index is None:
+            index = indexes[group] = CountIndex()
+        first = index.first(count, slots)
+        if first is None:
+            remember(vote_id, process, pid, invoke_ns, time_ns)
+            slots += 1
+        else:
+            scan.collision_total += 1
+            if len(scan.collisions) < MAX_WITNESSES:
+                ack = _Ack(vote_id, process, invoke_ns, time_ns, count, pid, resolution_id)
+                scan.collisions.append((_stored_ack(store, first, count, resolution_id), ack))
+        limit = final_counts.get(choice)
+        if limit is not None and count > limit:
+            scan.above_final_total += 1
+            if len(scan.above_final) < MAX_WITNESSES:
+                scan.above_final.append(
+                    _Ack(vote_id, process, invoke_ns, time_ns, count, pid, resolution_id)
+                )
+    scan.last_vote_ns = last_vote_ns
+    scan.acks_before_restart = acks_before_restart
+    scan.acks_with_count = acks_with_count
     return scan
 
 
-def _note_ack(
-    scan: _Scan, choice: str, ack: _Ack, final: Mapping[str, int], settings: CheckSettings
-) -> None:
-    # Each restart starts a new epoch: a fresh process with fresh counters.
-    epoch = len(scan.restarts)
-    if epoch == 0:
-        scan.acks_before_restart += 1
-    if ack.pid is not None:
-        scan.pid_acks.setdefault(ack.pid, ack)
-        scan.pid_epochs.setdefault(epoch, set()).add(ack.pid)
-    if ack.resolution_id is not None:
-        scan.resolutions.setdefault(ack.resolution_id, ack)
-    if ack.count is None:
-        return
-    scan.acks_with_count += 1
-    # Counts are compared within one counter of one resolution in one process
-    # (unless the state is shared): equal counts there mean two increments
-    # read the same value, so one overwrote the other.
-    pid = None if settings.shared_state else ack.pid
-    group = (ack.resolution_id, choice, pid, epoch, ack.count)
-    first = scan.first_by_count.setdefault(group, ack)
-    if first is not ack:
-        scan.collision_total += 1
-        if len(scan.collisions) < MAX_WITNESSES:
-            scan.collisions.append((first, ack))
-    limit = final.get(choice)
-    if limit is not None and ack.count > limit:
-        scan.above_final_total += 1
-        if len(scan.above_final) < MAX_WITNESSES:
-            scan.above_final.append(ack)
+def _stored_ack(store: AckStore, slot: int, count: Any, resolution_id: Any) -> _Ack:
+    vote_id, process, pid, invoke_ns, complete_ns = store.get(slot)
+    return _Ack(vote_id, process, invoke_ns, complete_ns, count, pid, resolution_id)
 
 
 # The check whose detail best explains a verdict, most telling first.
