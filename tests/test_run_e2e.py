@@ -119,7 +119,7 @@ def test_unlocked_on_waitress_fails_with_lost_votes_and_witnesses(runs: Runs) ->
 
 
 def test_expect_violation_on_unlocked_exits_0(runs: Runs) -> None:
-    run = runs.reference("unlocked", "waitress", 1000, "--expect", "violation")
+    run = runs.reference("unlocked", "waitress", 500, "--expect", "violation")
     assert run.exit_code == 0, run.describe()
     result = run.result()
     assert result["verdict"] == "FAIL"
@@ -128,7 +128,7 @@ def test_expect_violation_on_unlocked_exits_0(runs: Runs) -> None:
 
 
 def test_expect_violation_on_locked_is_unknown_not_a_pass(runs: Runs) -> None:
-    run = runs.reference("locked", "waitress", 300, "--expect", "violation")
+    run = runs.reference("locked", "waitress", 100, "--expect", "violation")
     assert run.exit_code == 3, run.describe()
     result = run.result()
     assert result["verdict"] == "UNKNOWN" and result["as_expected"] is False
@@ -138,7 +138,7 @@ def test_expect_violation_on_locked_is_unknown_not_a_pass(runs: Runs) -> None:
 def test_timeouts_that_explain_a_low_tally_are_not_a_fail(runs: Runs) -> None:
     # Every vote holds the lock for 2 ms, so 32 clients queue for ~60 ms: most give up
     # after 50 ms (info), though the server may count them later. Nothing is lost.
-    run = runs.reference("locked", "waitress", 500, "--race-window", "0.002", "--timeout", "0.05")
+    run = runs.reference("locked", "waitress", 200, "--race-window", "0.002", "--timeout", "0.05")
     result = run.result()
     assert result["verdict"] in ("UNKNOWN", "PASS") and result["lost"] == 0, run.describe()
     assert sum(c["info"] for c in result["counts"].values()) > 0
@@ -152,7 +152,7 @@ def test_timeouts_that_explain_a_low_tally_are_not_a_fail(runs: Runs) -> None:
     [
         ("locked", VOTES, (), 0),
         ("unlocked", VOTES, (), 1),
-        ("unlocked", 1000, ("--expect", "violation"), 0),
+        ("unlocked", 500, ("--expect", "violation"), 0),
     ],
     ids=["pass", "fail", "expected-violation"],
 )
@@ -171,7 +171,7 @@ def test_check_on_a_saved_run_exits_the_same_way(
 
 
 def gunicorn_two_workers(runs: Runs) -> CliResult:
-    return runs.reference("locked", "gunicorn", 1000, "--workers", "2", "--threads", "8")
+    return runs.reference("locked", "gunicorn", 500, "--workers", "2", "--threads", "8")
 
 
 # Known checker bug (reported, not ours to fix): split-state looks only at the pids in
