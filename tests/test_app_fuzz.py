@@ -3,6 +3,7 @@ OpenAPI document matches what the app really does (checked by schemathesis)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -153,3 +154,130 @@ def test_the_app_conforms_to_its_openapi_document(
     # matching their schemas, invalid input refused and valid input accepted.
     _set_the_stage(case.path)
     case.call_and_validate()
+
+
+# -- every route, every method, every build (issue 6) ----------------------------------------
+
+
+def concrete_paths(app: Flask) -> list[str]:
+    """Every route of the app with its variables filled in, plus routes that do not exist.
+
+    Read from the app's own URL map, so a route added later is fuzzed without anyone
+    having to remember to list it here.
+    """
+    paths = {re.sub(r"<[^>]+>", "x", rule.rule) for rule in app.url_map.iter_rules()}
+    return sorted(paths | {"/api/nope", "/nope", "/_racecheck/nope"})
+
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+form_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "submit": st.sampled_from(["Start", "AYE", "nay", "Stop", "stop ", "", "Maybe"])
+        | st.text(max_size=20),
+        "resolution": st.text(max_size=260),
+    },
+)
+
+
+def reset(client: FlaskClient, voting: bool, faults: bool) -> None:
+    """Put the app in a known state: one resolution open (or none), no stall armed."""
+    if faults:
+        client.delete("/_racecheck/faults")
+    client.post("/api/resolutions/current/stop")
+    if voting:
+        client.post("/api/resolutions", json={"text": "fuzzed"})
+
+
+@pytest.mark.parametrize(
+    ("build", "faults"),
+    [("locked", True), ("locked", False), ("unlocked", True), ("sqlite", True)],
+    ids=["locked-hook-on", "locked-hook-off", "unlocked-hook-on", "sqlite-hook-on"],
+)
+def test_any_request_on_any_route_is_answered_and_refusals_change_nothing(
+    make_app: AppFactory, build: str, faults: bool
+) -> None:
+    client = make_app(BUILD=build, FAULT_INJECTION=faults).test_client()
+    paths = concrete_paths(client.application)
+
+    @FUZZ
+    @given(
+        path=st.sampled_from(paths),
+        method=st.sampled_from(METHODS),
+        request=requests_() | form_fields.map(lambda form: {"data": form}),
+        voting=st.booleans(),
+    )
+    def check(path: str, method: str, request: dict[str, Any], voting: bool) -> None:
+        reset(client, voting, faults)
+        before = tally(client)
+        reply = client.open(path, method=method, **request)
+        assert reply.status_code < 500, (method, path, reply.get_data(as_text=True))
+        machine = path.startswith(("/api/", "/health", "/_racecheck/"))
+        if method == "OPTIONS" and reply.status_code == 200:
+            # Flask's automatic answer: no body, just the methods the route takes.
+            assert reply.headers["Allow"] and not reply.get_data()
+        elif machine and method != "HEAD":
+            assert_well_formed(reply)
+        if reply.status_code >= 400:
+            assert tally(client) == before, (method, path, reply.status_code)
+        # A stall armed by this example must not put the next one to sleep.
+        reset(client, voting, faults)
+
+    check()
+
+
+BODY_ROUTES = ["/api/resolutions", "/api/votes", "/_racecheck/faults", "/vote/"]
+
+
+@pytest.mark.parametrize("build", ["locked"])
+def test_an_oversized_body_is_refused_with_413_wherever_a_body_is_read(
+    make_app: AppFactory, build: str
+) -> None:
+    client = make_app(BUILD=build, FAULT_INJECTION=True).test_client()
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+
+    @settings(FUZZ, max_examples=40)
+    @given(
+        path=st.sampled_from(BODY_ROUTES),
+        size=st.integers(limit + 1, 4 * limit),
+        content_type=content_types,
+    )
+    def check(path: str, size: int, content_type: str | None) -> None:
+        reset(client, True, True)
+        before = tally(client)
+        body = b'{"text": "' + b"a" * size + b'"}'
+        reply = client.post(path, data=body, content_type=content_type)
+        if path != "/vote/" and content_type is not None and "json" in content_type:
+            assert reply.status_code == 413
+            assert_well_formed(reply)
+            assert f"at most {limit} bytes" in reply.get_json()["error"]
+        else:  # a body of the wrong type may be refused before it is read: still a 4xx
+            assert 400 <= reply.status_code < 500, (path, content_type, reply.status_code)
+        assert tally(client) == before
+
+    check()
+
+
+@pytest.mark.parametrize("build", ["locked", "unlocked", "sqlite"])
+def test_the_classroom_form_never_breaks_and_refusals_change_nothing(
+    make_app: AppFactory, build: str
+) -> None:
+    client = make_app(BUILD=build).test_client()
+
+    @settings(FUZZ, max_examples=80)
+    @given(form=form_fields, voting=st.booleans())
+    def check(form: dict[str, str], voting: bool) -> None:
+        reset(client, voting, False)
+        before = tally(client)
+        reply = client.post("/vote/", data=form)
+        assert reply.status_code in (200, 400, 409), reply.status_code
+        assert reply.mimetype == "text/html"
+        after = tally(client)
+        if reply.status_code >= 400:
+            assert after == before
+        # The page shows the same counts as the API.
+        assert f"Yes: <b>{after['yes']}</b> No: <b>{after['no']}</b>" in reply.get_data(
+            as_text=True
+        )
+
+    check()
