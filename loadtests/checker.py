@@ -175,6 +175,16 @@ def _scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> _Sca
             last_vote_ns = time_ns
         if kind != "ok":
             tally[1 if kind == "fail" else 2] += 1
+            pid = value.get("pid")
+            if pid is not None:
+                # A process that refused a vote answered too: a gunicorn worker
+                # that never saw the round refuses everything, and only its pid
+                # shows that the state is split between processes.
+                if pid not in pid_acks:
+                    pid_acks[pid] = _Ack(vote_id, process, invoke_ns, time_ns, None, pid, None)
+                if epoch_pids is None:
+                    epoch_pids = scan.pid_epochs.setdefault(epoch, set())
+                epoch_pids.add(pid)
             continue
         tally[0] += 1
         if epoch == 0:
@@ -229,14 +239,16 @@ def _stored_ack(store: AckStore, slot: int, count: Any, resolution_id: Any) -> _
     return _Ack(vote_id, process, invoke_ns, complete_ns, count, pid, resolution_id)
 
 
-# The check whose detail best explains a verdict, most telling first.
+# The check whose detail best explains a verdict, most telling first. A FAIL is
+# explained by its root cause: split state makes the other checks' numbers moot.
 _REASON_ORDER = ("bounds", "unique-counts", "split-state", "counts-within-final", "restart")
+_FAIL_REASON_ORDER = ("split-state", *_REASON_ORDER)
 
 
 def _reason(results: list[CheckResult], status: Status) -> str:
     """One sentence for the verdict: the detail of the most telling check with that status."""
     matching = [r for r in results if r.status == status]
-    for name in _REASON_ORDER:
+    for name in _FAIL_REASON_ORDER if status == "FAIL" else _REASON_ORDER:
         for result in matching:
             if result.name == name:
                 return result.detail
@@ -259,10 +271,10 @@ def check(
         checks.evidence(settings),
         checks.final_read(scan, final),
         checks.resolution(scan, final),
-        checks.bounds(scan, counts, final),
+        checks.bounds(scan, counts, final, checks.is_split(scan, final, settings)),
         checks.unique_counts(scan),
         checks.counts_within_final(scan, final, settings),
-        checks.split_state(scan, settings),
+        checks.split_state(scan, settings, final),
         checks.restart(scan, settings),
         checks.interrupted(settings),
     ]

@@ -19,6 +19,24 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def processes_by_epoch(scan: _Scan, final: FinalState) -> dict[int, set[int]]:
+    """Server pids that answered, per epoch (between restarts), the final read included.
+
+    The final read counts: with several workers it may reach one that never saw
+    a single vote, and that is exactly the split state this must reveal.
+    """
+    epochs = {epoch: set(pids) for epoch, pids in scan.pid_epochs.items()}
+    if final.pids:
+        epochs.setdefault(len(scan.restarts), set()).update(final.pids)
+    return epochs
+
+
+def is_split(scan: _Scan, final: FinalState, settings: CheckSettings) -> bool:
+    """Several processes with their own in-memory state answered within one epoch."""
+    most = max((len(p) for p in processes_by_epoch(scan, final).values()), default=0)
+    return most > 1 and not settings.shared_state
+
+
 def history_complete(scan: _Scan) -> CheckResult:
     """Every invoke has exactly one completion; vote ids are unique."""
     if scan.duplicate_ids or scan.orphans:
@@ -79,8 +97,18 @@ def final_read(scan: _Scan, final: FinalState) -> CheckResult:
 
 def resolution(scan: _Scan, final: FinalState) -> CheckResult:
     """The acknowledged votes went to the resolution that was stopped and read."""
-    if not scan.resolutions or final.resolution_id is None:
+    if not scan.resolutions:
         return CheckResult("resolution", "SKIP", "the target does not name its resolutions")
+    if final.resolution_id is None:
+        if final.counts is None:
+            return CheckResult("resolution", "SKIP", "there was no final read")
+        return CheckResult(
+            "resolution",
+            "UNKNOWN",
+            f"votes were acknowledged for resolution(s) {sorted(scan.resolutions)} but the "
+            "final read saw no resolution at all",
+            tuple(ack.witness() for ack in list(scan.resolutions.values())[:MAX_WITNESSES]),
+        )
     strays = {rid: ack for rid, ack in scan.resolutions.items() if rid != final.resolution_id}
     if strays:
         return CheckResult(
@@ -99,7 +127,9 @@ def resolution(scan: _Scan, final: FinalState) -> CheckResult:
     )
 
 
-def bounds(scan: _Scan, counts: Mapping[str, ChoiceCounts], final: FinalState) -> CheckResult:
+def bounds(
+    scan: _Scan, counts: Mapping[str, ChoiceCounts], final: FinalState, split: bool = False
+) -> CheckResult:
     """Jepsen's counter check, per choice: ok <= final <= ok + info."""
     if final.counts is None:
         return CheckResult("bounds", "UNKNOWN", "no final tally to compare the votes against")
@@ -123,11 +153,15 @@ def bounds(scan: _Scan, counts: Mapping[str, ChoiceCounts], final: FinalState) -
             )
             witnesses.append(row)
     if lost_parts:
-        cause = (
-            "the target was restarted and lost its memory"
-            if scan.restarts
-            else "concurrent increments overwrote each other"
-        )
+        if scan.restarts:
+            cause = "the target was restarted and lost its memory"
+        elif split:
+            cause = (
+                "several server processes each kept their own tally, and the final read "
+                "saw only one of them"
+            )
+        else:
+            cause = "concurrent increments overwrote each other"
         status: Status = "UNKNOWN" if scan.restarts else "FAIL"
         return CheckResult(
             "bounds",
@@ -181,8 +215,7 @@ def counts_within_final(scan: _Scan, final: FinalState, settings: CheckSettings)
     """No acknowledged vote returned a count above the final tally."""
     if scan.acks_with_count == 0 or final.counts is None:
         return CheckResult("counts-within-final", "SKIP", "no returned counts or no final tally")
-    several = max((len(p) for p in scan.pid_epochs.values()), default=0) > 1
-    if scan.restarts or (several and not settings.shared_state):
+    if scan.restarts or is_split(scan, final, settings):
         return CheckResult(
             "counts-within-final",
             "SKIP",
@@ -202,9 +235,10 @@ def counts_within_final(scan: _Scan, final: FinalState, settings: CheckSettings)
     )
 
 
-def split_state(scan: _Scan, settings: CheckSettings) -> CheckResult:
+def split_state(scan: _Scan, settings: CheckSettings, final: FinalState) -> CheckResult:
     """One process answered (or the state is declared shared, e.g. in SQLite)."""
-    most = max((len(p) for p in scan.pid_epochs.values()), default=0)
+    epochs = processes_by_epoch(scan, final)
+    most = max((len(p) for p in epochs.values()), default=0)
     if most == 0:
         if settings.workers is not None and settings.workers > 1 and not settings.shared_state:
             return CheckResult(
@@ -214,22 +248,28 @@ def split_state(scan: _Scan, settings: CheckSettings) -> CheckResult:
                 "answered, so split in-memory state cannot be ruled out",
             )
         return CheckResult("split-state", "SKIP", "replies do not say which process answered")
-    pids = sorted(scan.pid_acks)
+    pids = sorted(set().union(*epochs.values()))
     if most == 1:
-        return CheckResult("split-state", "PASS", "one server process answered every vote")
+        return CheckResult("split-state", "PASS", "one server process answered every request")
     if settings.shared_state:
         return CheckResult(
             "split-state",
             "PASS",
             f"{len(pids)} server processes answered and share their state outside memory",
         )
+    witnesses = [
+        {"pid": pid, "vote": scan.pid_acks[pid].witness()}
+        if pid in scan.pid_acks
+        else {"pid": pid, "answered": "the final read"}
+        for pid in pids[:MAX_WITNESSES]
+    ]
     return CheckResult(
         "split-state",
         "FAIL",
         f"{len(pids)} server processes answered (pids {', '.join(map(str, pids))}): each keeps "
         "its own in-memory tally, so the votes are split between processes and no single "
         "tally is right",
-        tuple({"pid": pid, "vote": scan.pid_acks[pid].witness()} for pid in pids[:MAX_WITNESSES]),
+        tuple(witnesses),
         len(pids),
     )
 

@@ -195,7 +195,13 @@ class Client:
         """ok / fail / info for one increment reply, with the returned count if any."""
         refusal = self._refusal(reply)
         if refusal is not None:
-            return refusal
+            op_type, value = refusal
+            # Which process refused matters: a gunicorn worker that never saw the
+            # round refuses every vote, and only its pid reveals the split state.
+            pid = _optional_int(counter.pid, reply.text, _parse_json(reply.text))
+            if pid is not None:
+                value["pid"] = pid
+            return op_type, value
         if not counter.ok.matches(reply.status, reply.text):
             return "fail", {"status": reply.status, "error": "reply is not an acknowledgement"}
         parsed = _parse_json(reply.text)

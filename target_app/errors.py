@@ -1,7 +1,8 @@
-"""JSON error replies for the machine-facing routes: `{"error": "<what and what to do>"}`."""
+"""JSON error replies for the machine-facing routes: `{"error": "<what and what to do>", "pid"}`."""
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from flask import Flask, Response, jsonify, request
@@ -54,7 +55,9 @@ def handle_http_exception(error: HTTPException) -> HTTPException | Response:
     """Turn an HTTP error on a JSON route into a JSON reply; leave HTML routes alone."""
     if not wants_json():
         return error
-    response = jsonify(error=message_for(error))
+    # The pid says which server process refused: with several gunicorn workers a
+    # refusal from a worker that never saw the round is the evidence of split state.
+    response = jsonify(error=message_for(error), pid=os.getpid())
     response.status_code = error.code or 500
     # Keep the exception's own headers (Allow on 405) but not its text/html content type.
     for name, value in error.get_headers():

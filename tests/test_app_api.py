@@ -31,7 +31,8 @@ def assert_error(reply: TestResponse, status: int, *words: str) -> str:
     assert reply.status_code == status, reply.get_data(as_text=True)
     assert reply.mimetype == "application/json"
     body = reply.get_json()
-    assert set(body) == {"error"}
+    assert set(body) == {"error", "pid"}
+    assert body["pid"] == os.getpid()  # which process refused: evidence of split state
     message: str = body["error"]
     for word in words:
         assert word in message

@@ -45,7 +45,8 @@ class Builder:
                 "resolution_id": resolution,
             }
         else:
-            value = {"choice": choice, "status": 409 if outcome == "fail" else None, "error": "x"}
+            status = 409 if outcome == "fail" else None
+            value = {"choice": choice, "status": status, "error": "x", "pid": pid}
         return self.history.complete(inv, outcome, value, self._tick())  # type: ignore[arg-type]
 
     def votes(self, n: int, choice: str = "yes", start: int = 1, **kw: Any) -> None:
@@ -216,6 +217,39 @@ def test_split_state_between_processes_fails_never_passes() -> None:
     assert verdict.status == "FAIL"
 
 
+def test_split_state_seen_only_in_refusals_fails() -> None:
+    # Worker 200 never saw the round start, so it refuses every vote it gets:
+    # the acknowledged votes alone look like one healthy process.
+    b = Builder()
+    b.votes(3, pid=100)
+    for _ in range(2):
+        b.vote("yes", outcome="fail", pid=200)
+    verdict = b.check(b.final(3))
+    split = verdict.check("split-state")
+    assert split.status == "FAIL"
+    assert {w["pid"] for w in split.witnesses} == {100, 200}
+    assert verdict.status == "FAIL"
+    assert verdict.reason == split.detail  # the root cause explains the verdict
+
+
+def test_split_state_seen_only_in_the_final_read_fails_and_blames_no_race() -> None:
+    # Every vote rode keep-alive connections to worker 100; the final read
+    # reached worker 300, which never saw the round and reads 0.
+    b = Builder()
+    b.votes(4, pid=100)
+    verdict = b.check(FinalState({"yes": 0, "no": 0}, None, b._tick() + 10, (300,)))
+    assert verdict.status == "FAIL"
+    split = verdict.check("split-state")
+    assert split.status == "FAIL"
+    assert {"pid": 300, "answered": "the final read"} in split.witnesses
+    bounds = verdict.check("bounds")
+    assert "several server processes" in bounds.detail
+    assert "overwrote" not in bounds.detail
+    assert verdict.check("counts-within-final").status == "SKIP"
+    assert verdict.check("resolution").status == "UNKNOWN"
+    assert verdict.reason.startswith("2 server processes answered")
+
+
 def test_shared_state_across_processes_is_fine() -> None:
     b = Builder()
     for i in range(6):
@@ -228,7 +262,8 @@ def test_shared_state_across_processes_is_fine() -> None:
 def test_several_workers_without_pids_cannot_pass_split_state() -> None:
     b = Builder()
     b.votes(3, pid=None)
-    verdict = b.check(b.final(3), workers=2)
+    no_pid = FinalState({"yes": 3, "no": 0}, 1, b._tick() + 10, ())
+    verdict = b.check(no_pid, workers=2)
     assert verdict.check("split-state").status == "UNKNOWN"
     assert verdict.status == "UNKNOWN"
 
