@@ -65,11 +65,12 @@ def tally_rows(
                 "row": choice,
                 "acked": ok,
                 "server": "-" if tally is None else tally,
-                "difference": "-" if tally is None else tally - ok,
+                # Live figures are sampled at different moments: only final ones compare.
+                "difference": tally - ok if counts and tally is not None else "",
                 "fail": counts["fail"] if counts else "",
                 "info": counts["info"] if counts else "",
                 "status": "final" if counts else state,
-                "detail": _choice_detail(counts) if counts else "live: workers report every 3 s",
+                "detail": _choice_detail(counts) if counts else "live; exact figures after Stop",
             }
         )
     if result is None:

@@ -9,15 +9,8 @@ from locust.env import Environment
 
 from loadtests.errors import RacecheckError
 from loadtests.locust_options import RacecheckOptions, add_arguments
-from loadtests.locustfile_node import (
-    DONE_MSG,
-    FINAL_MSG,
-    HELLO_MSG,
-    NODE_ATTR,
-    STOP_MSG,
-    Node,
-    default_stop_timeout,
-)
+from loadtests.locustfile_node import NODE_ATTR, Node, default_stop_timeout
+from loadtests.locustfile_worker import DONE_MSG, FINAL_MSG, HELLO_MSG, STOP_MSG
 
 logger = logging.getLogger("racecheck")
 
@@ -40,25 +33,26 @@ def _on_init(environment: Environment, runner: Any, web_ui: Any, **_: Any) -> No
     events: Any = environment.events  # locust's EventHook.add_listener is untyped
     events.test_start.add_listener(lambda **_: node.start())
     events.test_stop.add_listener(lambda **_: node.stop())
-    # Registered now, after the runner's own listener: quitting fires in reverse
-    # order, so ours runs first and can still finish the run and check it.
+    # Added after the runner's own listener: quitting fires in reverse order.
     events.quitting.add_listener(node.on_quitting)
-    if node.role == "worker":
-        runner.register_message(STOP_MSG, node.on_stop_message, concurrent=True)
-        events.report_to_master.add_listener(node.on_report_to_master)
+    if node.worker is not None and node.role == "worker":
+        runner.register_message(STOP_MSG, node.worker.on_stop_message, concurrent=True)
+        events.report_to_master.add_listener(node.worker.on_report_to_master)
+    master = node.master
+    if master is None:
         return
     default_stop_timeout(environment, options)
     if node.role == "master":
-        runner.register_message(FINAL_MSG, node.on_final)
-        runner.register_message(HELLO_MSG, node.on_hello)
-        runner.register_message(DONE_MSG, node.on_done)
-        events.worker_report.add_listener(node.on_worker_report)
+        runner.register_message(FINAL_MSG, master.on_final)
+        runner.register_message(HELLO_MSG, master.on_hello)
+        runner.register_message(DONE_MSG, master.on_done)
+        events.worker_report.add_listener(master.on_worker_report)
     if options.announce is not None:
-        node.announce(options.announce)
+        master.announce(options.announce)
     if web_ui is not None:
         from loadtests import locustfile_webui
 
-        locustfile_webui.install(node, web_ui)
+        locustfile_webui.install(master, web_ui)
 
 
 def install(events: Any) -> None:

@@ -16,18 +16,18 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from loadtests.locust_tally import COLUMNS, TAB_KEY, TAB_TITLE
-from loadtests.locustfile_node import Node
+from loadtests.locustfile_master import MasterSide
 
 
-def install(node: Node, web_ui: Any) -> None:
-    """Add the Tally tab to ``web_ui`` (a locust.web.WebUI), fed by ``node``."""
+def install(master: MasterSide, web_ui: Any) -> None:
+    """Add the Tally tab to ``web_ui`` (a locust.web.WebUI), fed by the master side."""
     web_ui.template_args["extended_tabs"] = [{"title": TAB_TITLE, "key": TAB_KEY}]
     web_ui.template_args["extended_tables"] = [
         {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in COLUMNS]}
     ]
 
     def rows() -> list[dict[str, Any]]:
-        return [{key: row.get(key, "") for key, _ in COLUMNS} for row in node.tally()]
+        return [{key: row.get(key, "") for key, _ in COLUMNS} for row in master.tally()]
 
     def add_tally(response: Response) -> Response:
         if not request.path.endswith("/stats/requests") or response.status_code != 200:
@@ -39,7 +39,7 @@ def install(node: Node, web_ui: Any) -> None:
         return response
 
     def tally() -> Response:
-        run = node.master
+        run = master.run
         return jsonify(
             {
                 "state": run.state if run is not None else "idle",

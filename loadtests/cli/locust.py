@@ -1,12 +1,193 @@
-"""`racecheck locust` (not built yet)."""
+"""``racecheck locust``: a target and Locust's web UI with racecheck's locustfile, until Ctrl-C."""
 
 from __future__ import annotations
 
+import signal
+import sys
+from pathlib import Path
+
 import click
 
+from loadtests.cli.exits import handle_signals, run_command
+from loadtests.errors import LaunchError
+from loadtests.launcher import (
+    BUILDS,
+    SERVERS,
+    ManagedProcess,
+    TargetSpec,
+    start_process,
+    start_target,
+)
+from loadtests.locust_driver import locust_command, locust_env, wait_for_file
+from loadtests.rundir import DEFAULT_ROOT
 
-@click.command("locust", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> None:
-    """(Not built yet.)"""
-    raise click.UsageError("racecheck locust is not built yet")
+STARTUP_TIMEOUT = 60.0
+
+
+def locust_args(
+    url: str, build: str, web_host: str, web_port: int, results: Path, announce: Path
+) -> list[str]:
+    """The Locust options ``racecheck locust`` always passes (the user's come after)."""
+    return [
+        "--host",
+        url,
+        "--web-host",
+        web_host,
+        "--web-port",
+        str(web_port),
+        "--racecheck-build",
+        build,
+        "--racecheck-results-dir",
+        str(results),
+        "--racecheck-announce",
+        str(announce),
+    ]
+
+
+def _start_locust(args: list[str], processes: int, results: Path) -> list[ManagedProcess]:
+    """Start Locust (one process, or a master and workers); return the master first."""
+    env = locust_env()
+    if processes == 1:
+        return [start_process(locust_command(*args), env=env)]
+    master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
+    master = start_process(locust_command(*args, *master_args), env=env)
+    announce = Path(args[args.index("--racecheck-announce") + 1])
+    port = wait_for_file(announce, master, STARTUP_TIMEOUT)["master_port"]
+    workers = [
+        start_process(
+            locust_command("--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
+            env=env,
+            log_path=results / f"locust-worker-{n}.log",
+        )
+        for n in range(1, processes + 1)
+    ]
+    return [master, *workers]
+
+
+def _serve(
+    spec: TargetSpec,
+    build: str,
+    web_host: str,
+    web_port: int,
+    processes: int,
+    results: Path,
+    extra: tuple[str, ...],
+    ready_timeout: float,
+) -> int:
+    results.mkdir(parents=True, exist_ok=True)
+    announce = results / "locust-web.json"
+    announce.unlink(missing_ok=True)
+    with start_target(spec, ready_timeout=ready_timeout, log_path=results / "target.log") as target:
+        args = [*locust_args(target.url, build, web_host, web_port, results, announce), *extra]
+        processes_ = _start_locust(args, processes, results)
+        main = processes_[0]
+        try:
+            port = wait_for_file(announce, main, STARTUP_TIMEOUT)["web_port"]
+            shown = "127.0.0.1" if web_host in ("", "*", "0.0.0.0") else web_host
+            click.echo(
+                f"racecheck: target {spec.describe()} at {target.url}\n"
+                f"racecheck: Locust web UI at http://{shown}:{port}/ (see its Tally tab)"
+                " — Ctrl-C to stop",
+                err=True,
+            )
+            status = main.wait()
+        except KeyboardInterrupt:
+            # SIGTERM lets Locust finish the run: stop users, collect, check, print the verdict.
+            main.send_signal(signal.SIGTERM)
+            status = main.wait(60.0)
+            click.echo("racecheck: stopped Locust and the target", err=True)
+        finally:
+            for process in reversed(processes_):
+                process.stop(grace=5.0)
+    if status is None:
+        raise LaunchError("Locust did not stop within 60 s after SIGTERM; it was killed")
+    return status
+
+
+@click.command(
+    "locust",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.option("--build", type=click.Choice(BUILDS), default="locked", show_default=True)
+@click.option("--server", type=click.Choice(SERVERS), default="waitress", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option(
+    "--web-port",
+    type=click.IntRange(0, 65535),
+    default=8089,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option(
+    "--web-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface of the web UI (and the master port): loopback unless you ask.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Locust worker processes (1: a single local process).",
+)
+@click.option(
+    "--race-window",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Pause between read and write in the unlocked build.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where run directories and logs go [default: reports/].",
+)
+@click.option(
+    "--ready-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+)
+@click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
+def command(
+    build: str,
+    server: str,
+    threads: int,
+    web_port: int,
+    web_host: str,
+    processes: int,
+    race_window: float | None,
+    out: Path | None,
+    ready_timeout: float,
+    locust_options: tuple[str, ...],
+) -> None:
+    """Start a target and Locust's web UI with racecheck's locustfile; Ctrl-C stops both.
+
+    Start a swarm in the browser, stop it, and the Tally tab shows the votes
+    acknowledged per choice against the server's tally, then the verdict.
+    Options racecheck does not know are passed to Locust, e.g. -u 20 -r 20.
+
+    \b
+    racecheck locust --build unlocked --server gunicorn --threads 16
+    racecheck locust --web-port 0 -- --stop-timeout 5
+    """
+    env = {"RACECHECK_RACE_WINDOW": repr(race_window)} if race_window is not None else {}
+    spec = TargetSpec(server=server, threads=threads, build=build, env=env)  # type: ignore[arg-type]
+
+    def body() -> int:
+        with handle_signals():
+            return _serve(
+                spec,
+                build,
+                web_host,
+                web_port,
+                processes,
+                out or DEFAULT_ROOT,
+                locust_options,
+                ready_timeout,
+            )
+
+    sys.exit(run_command(body))
