@@ -180,6 +180,15 @@ def bounds(
     if hidden_parts:
         return CheckResult("bounds", "UNKNOWN", "; ".join(hidden_parts), tuple(witnesses))
     total = sum(c.ok for c in counts.values())
+    if total == 0:
+        refused = sum(c.fail for c in counts.values())
+        return CheckResult(
+            "bounds",
+            "UNKNOWN",
+            f"no vote was acknowledged ({_plural(refused, 'vote')} refused), so there was "
+            "nothing to lose: the run proves nothing about thread safety",
+            tuple({"choice": choice, **c.to_dict()} for choice, c in counts.items()),
+        )
     return CheckResult(
         "bounds",
         "PASS",
@@ -250,6 +259,13 @@ def split_state(scan: _Scan, settings: CheckSettings, final: FinalState) -> Chec
         return CheckResult("split-state", "SKIP", "replies do not say which process answered")
     pids = sorted(set().union(*epochs.values()))
     if most == 1:
+        if settings.workers is not None and settings.workers > 1 and not settings.shared_state:
+            return CheckResult(
+                "split-state",
+                "UNKNOWN",
+                f"{settings.workers} server processes ran but only pid {pids[0]} answered: "
+                "the others' in-memory tallies were never observed, so the state may be split",
+            )
         return CheckResult("split-state", "PASS", "one server process answered every request")
     if settings.shared_state:
         return CheckResult(

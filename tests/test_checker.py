@@ -403,3 +403,23 @@ def test_combine_orders_fail_error_unknown_pass(given: list[str], expected: str)
 def test_check_result_round_trips() -> None:
     result = CheckResult("bounds", "FAIL", "lost", ({"choice": "yes"},), 3)
     assert CheckResult.from_dict(result.to_dict()) == result
+
+
+def test_no_acknowledged_vote_is_unknown_not_pass() -> None:
+    b = Builder()
+    for _ in range(5):
+        b.vote("yes", outcome="fail")
+    verdict = b.check(b.final(0))
+    assert verdict.check("bounds").status == "UNKNOWN"
+    assert "nothing to lose" in verdict.check("bounds").detail
+    assert verdict.status == "UNKNOWN"
+
+
+def test_only_one_of_several_workers_answering_is_unknown() -> None:
+    b = Builder()
+    b.votes(3, pid=100)
+    verdict = b.check(b.final(3), workers=2)
+    split = verdict.check("split-state")
+    assert split.status == "UNKNOWN"
+    assert "only pid 100 answered" in split.detail
+    assert verdict.status == "UNKNOWN"

@@ -174,21 +174,6 @@ def gunicorn_two_workers(runs: Runs) -> CliResult:
     return runs.reference("locked", "gunicorn", 500, "--workers", "2", "--threads", "8")
 
 
-# Known checker bug (reported, not ours to fix): split-state looks only at the pids in
-# acknowledged votes. gunicorn pins each keep-alive connection to one worker, so often
-# every acknowledged vote comes from one worker while the stop and the final read (or
-# 409-refused votes, which carry no pid) come from the other: split-state then says
-# "one server process answered every vote", and the verdict can even be PASS, although
-# final.pids and the workers setting show two processes. Not strict: when the votes
-# happen to spread over both workers the checker does catch it.
-SPLIT_STATE_BUG = pytest.mark.xfail(
-    reason="checker bug: split-state ignores the final read's pid and --workers, "
-    "so two gunicorn workers can be called PASS / 'one server process answered'",
-    strict=False,
-)
-
-
-@SPLIT_STATE_BUG
 def test_locked_under_gunicorn_with_two_workers_is_not_pass(runs: Runs) -> None:
     run = gunicorn_two_workers(runs)
     result = run.result()
@@ -196,14 +181,18 @@ def test_locked_under_gunicorn_with_two_workers_is_not_pass(runs: Runs) -> None:
     assert result["settings"]["workers"] == 2
 
 
-@SPLIT_STATE_BUG
 def test_locked_under_gunicorn_with_two_workers_says_several_processes_answered(
     runs: Runs,
 ) -> None:
     run = gunicorn_two_workers(runs)
     split = run.check("split-state")
-    assert split["status"] == "FAIL", split
-    assert "processes answered" in split["detail"]
+    # Usually both workers answer (votes, refusals or the final read) and it is a
+    # FAIL naming both pids; if the kernel happened to hand every connection to one
+    # worker, the other's tally was never observed, which is UNKNOWN, never PASS.
+    assert split["status"] in ("FAIL", "UNKNOWN"), split
+    assert "server processes" in split["detail"]
+    if split["status"] == "FAIL":
+        assert "2 server processes answered" in split["detail"]
 
 
 # -- issue 2: the server matrix through the requests driver ----------------------

@@ -83,11 +83,6 @@ def test_racy_apps_fail_with_lost_updates(tmp_path: Path, name: str) -> None:
         assert unique["status"] == "SKIP"
 
 
-@pytest.mark.xfail(
-    reason="checker bug: a run in which every vote was refused (0 acknowledged) is called "
-    "PASS, though it holds no evidence about thread safety; it should be UNKNOWN",
-    strict=True,
-)
 def test_a_run_in_which_every_vote_was_refused_is_not_a_pass(tmp_path: Path) -> None:
     # The classroom form without its START step: every AYE/NAY is refused with 409
     # "no vote is in progress", so the run proves nothing about the counter.
