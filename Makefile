@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench soak venv clean
+.PHONY: demo test lint bench bench-full bench-profile soak venv clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ lint: $(STAMP)
 ## bench: performance against hey/wrk, checker speed, detection rate (quick mode)
 bench: $(STAMP)
 	$(BIN)/racecheck bench --quick
+
+## bench-full: the numbers in docs/performance.md (about 15 minutes on 2 cores)
+bench-full: $(STAMP)
+	$(BIN)/racecheck bench --out reports/bench-full
+
+## bench-profile: where the requests driver's CPU goes (py-spy, sampling only GIL holders)
+bench-profile: $(STAMP)
+	$(BIN)/pip install --quiet py-spy
+	$(BIN)/py-spy record --gil --rate 200 --format raw --output reports/driver-profile.txt \
+		-- $(BIN)/python benchmarks/profile_driver.py --votes 15000
+	$(BIN)/python benchmarks/profile_driver.py --summarize reports/driver-profile.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -93,13 +93,15 @@ Progress = Callable[[str], None]
 def _section(name: str, body: Callable[[], dict[str, Any]], progress: Progress) -> dict[str, Any]:
     """Run one section; an error is recorded in the results rather than ending the bench."""
     started = time.monotonic()
-    progress(f"== {name}")
+    load_average = bench_machine.load_average()
+    progress(f"== {name} (load average {load_average[0]})")
     try:
         result = body()
     except Exception as exc:
         progress(f"{name} failed: {type(exc).__name__}: {exc}")
         result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     result["seconds"] = round(time.monotonic() - started, 1)
+    result["load_average"] = load_average
     return result
 
 
@@ -229,6 +231,9 @@ def format_table(results: dict[str, Any]) -> str:
         value = row["value"]
         shown = f"{value:,.3f}" if isinstance(value, float) else f"{value}"
         lines.append(f"{key:<34} {shown:>14}  {row['goal']} ({met})")
+    if results.get("locust_vs_hey"):
+        shown = ", ".join(f"{k}: {v}" for k, v in results["locust_vs_hey"].items())
+        lines.append(f"{'locust_vs_hey':<34} {shown:>14}  (no target)")
     sections = results["sections"]
     load = sections.get("load", {})
     if "tools" in load:
@@ -240,11 +245,17 @@ def format_table(results: dict[str, Any]) -> str:
     locust = sections.get("locust", {})
     if locust.get("available"):
         for tool, row in locust["tools"].items():
+            name = f"{tool} (vs locust)" if tool == "hey" else tool
             lines.append(
-                f"{tool:<20} {row['rate_median']!s:>9} {row['cpu_us_per_request_median']!s:>11}"
+                f"{name:<20} {row['rate_median']!s:>9} {row['cpu_us_per_request_median']!s:>11}"
             )
     elif "reason" in locust:
         lines.append(f"locust: {locust['reason']}")
+    for row in sections.get("checker", {}).get("rows", []):
+        lines.append(
+            f"checker {row['mode']:<10} {row['ops']:>10,} ops {row['ops_per_s']:>10,} ops/s "
+            f"{row['bytes_per_op']:>6} B/op"
+        )
     for name, row in sections.get("detect", {}).items():
         if "runs" in row:
             lines.append(
