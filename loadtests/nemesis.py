@@ -15,35 +15,43 @@ verdict means under each fault.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from loadtests.client import Client, SessionTransport, Timeout
-from loadtests.errors import LaunchError, UsageError
-from loadtests.history import History, OpType
+from loadtests.errors import UsageError
+from loadtests.history import History
+from loadtests.nemesis_faults import (
+    FAULTS_PATH,
+    PROCESS,
+    RESTART_READY_TIMEOUT,
+    Fault,
+    GiveUp,
+    KillRestart,
+    Resets,
+    Stall,
+)
 from loadtests.nemesis_schedule import Schedule, parse_schedule
 from loadtests.proxy import FaultProxy
-from loadtests.workload import RequestSpec, Workload
+from loadtests.workload import Workload
 
 if TYPE_CHECKING:
     from loadtests.launcher import RunningTarget, TargetSpec
     from loadtests.run import RunSettings
 
 NEMESES: tuple[str, ...] = ("kill-restart", "stall", "reset-connections")
-PROCESS = "nemesis"
 # Nemeses that need racecheck to have started the target: they kill it, or switch
 # on its fault hook through its configuration.
 NEEDS_PROCESS = frozenset({"kill-restart", "stall"})
 
-FAULTS_PATH = "/_racecheck/faults"
 STALL_MARGIN = 1.0  # a stalled vote sleeps this much longer than the client waits
 MAX_STALL = 60.0  # the reference app's own limit on stall_seconds
-RESTART_READY_TIMEOUT = 30.0
 _STOP_JOIN = RESTART_READY_TIMEOUT + 5.0  # a restart under way is finished, not abandoned
 
 DEFAULTS: dict[str, Schedule] = {
@@ -107,8 +115,6 @@ def check_target(settings: RunSettings, spec: TargetSpec | None) -> None:
 
 def adapt_spec(settings: RunSettings, spec: TargetSpec, state_dir: str) -> TargetSpec:
     """The target as the nemeses need it: fault hook on for stall, durable SQLite for restarts."""
-    import os
-
     env = dict(spec.env)
     if "stall" in settings.nemesis:
         env["RACECHECK_FAULT_INJECTION"] = "true"
@@ -133,119 +139,6 @@ def schedule_for(name: str, settings: RunSettings) -> Schedule:
     return schedule
 
 
-class _GiveUp(Exception):
-    """A fault cannot strike again (e.g. the target did not come back)."""
-
-
-class _KillRestart:
-    name = "kill-restart"
-
-    def __init__(self, target: RunningTarget, history: History, reopen: Callable[[], None]):
-        self.target, self.history, self.reopen = target, history, reopen
-
-    def strike(self, index: int, schedule: Schedule, stop: threading.Event) -> None:
-        old = self.target.pid
-        group = sorted(self.target.process.group_pids())
-        inv = self.history.invoke(PROCESS, "kill", {"pid": old, "signal": "SIGKILL", "n": index})
-        self.target.kill()
-        self.history.complete(inv, "ok", {"pid": old, "pids": group, "port": self.target.port})
-        # The downtime; cut short when the load ends, so the final read finds a live target.
-        stop.wait(schedule.duration)
-        inv = self.history.invoke(PROCESS, "restart", {"port": self.target.port, "n": index})
-        began = time.monotonic()
-        try:
-            self.target.restart(RESTART_READY_TIMEOUT)
-        except LaunchError as exc:
-            self.history.complete(inv, "info", {"error": str(exc).splitlines()[0][:300]})
-            raise _GiveUp(f"the target did not come back after a restart: {exc}") from exc
-        ready = round(time.monotonic() - began, 3)
-        self.history.complete(
-            inv, "ok", {"pid": self.target.pid, "port": self.target.port, "ready_s": ready}
-        )
-        # The new process has an empty store: open a round again, as at the start,
-        # so the rest of the load still exercises the server (else every vote is a 409).
-        self.reopen()
-
-    def close(self) -> None:
-        """Nothing to undo: the target's own stop() ends the last process."""
-
-
-class _Stall:
-    name = "stall"
-    wheres = ("after", "before")  # alternate: took effect unseen / will take effect late
-
-    def __init__(self, url: str, history: History, seconds: float) -> None:
-        self.url, self.history, self.seconds = url, history, seconds
-        self.transport = SessionTransport(timeout=Timeout(connect=2.0, read=3.0))
-
-    def strike(self, index: int, schedule: Schedule, stop: threading.Event) -> None:
-        where = self.wheres[index % 2]
-        params = {"stall_seconds": self.seconds, "for_seconds": schedule.duration, "where": where}
-        inv = self.history.invoke(PROCESS, "stall", {**params, "n": index})
-        reply = self.transport.send(RequestSpec("POST", FAULTS_PATH, json=params), self.url)
-        if reply.error is not None or reply.status != 200:
-            kind: OpType = "fail" if reply.refused or 400 <= reply.status < 500 else "info"
-            error = reply.error or reply.text.strip()[:300]
-            self.history.complete(inv, kind, {"status": reply.status or None, "error": error})
-            return
-        armed = _json(reply.text)
-        ended = "expired"
-        if stop.wait(schedule.duration):
-            self.transport.send(RequestSpec("DELETE", FAULTS_PATH), self.url)
-            ended = "disarmed when the load stopped"
-        value = {**params, "pid": armed.get("pid"), "ended": ended}
-        self.history.complete(inv, "ok", value)
-
-    def close(self) -> None:
-        self.transport.close()
-
-
-class _Resets:
-    name = "reset-connections"
-
-    def __init__(self, proxy: FaultProxy, history: History) -> None:
-        self.proxy, self.history = proxy, history
-
-    def strike(self, index: int, schedule: Schedule, stop: threading.Event) -> None:
-        inv = self.history.invoke(
-            PROCESS, "reset-connections", {"for_seconds": schedule.duration, "n": index}
-        )
-        before = self.proxy.resets
-        self.proxy.set_faulty(True)
-        try:
-            stop.wait(schedule.duration)
-        finally:
-            self.proxy.set_faulty(False)
-        self.history.complete(inv, "ok", {"resets": self.proxy.resets - before})
-
-    def close(self) -> None:
-        """The proxy is closed by the NemesisSet, after the load."""
-
-
-def _json(text: str) -> dict[str, Any]:
-    import json
-
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-class Fault(Protocol):
-    """One kind of fault: strike once (a window ends by ``stop``), and clean up at the end."""
-
-    name: str
-
-    def strike(self, index: int, schedule: Schedule, stop: threading.Event) -> None:
-        """Inject the fault once, recording it as nemesis ops; return when it is over."""
-        ...
-
-    def close(self) -> None:
-        """Release what the fault holds (connections, sessions)."""
-        ...
-
-
 class _Runner(threading.Thread):
     """Strikes one fault at its scheduled offsets from the start of the load."""
 
@@ -263,7 +156,7 @@ class _Runner(threading.Thread):
                     return
                 self.fault.strike(self.strikes, self.schedule, self.stop)
                 self.strikes += 1
-        except _GiveUp as exc:
+        except GiveUp as exc:
             self.error = str(exc)
         except Exception as exc:  # a nemesis bug must not kill the run or print a traceback
             self.error = f"{type(exc).__name__}: {exc}"
@@ -348,13 +241,13 @@ def start_nemeses(
         if name == "kill-restart":
             if target is None:
                 raise UsageError("--nemesis kill-restart needs a target that racecheck started")
-            fault = _KillRestart(target, history, _reopener(settings, base, workload, history))
+            fault = KillRestart(target, history, _reopener(settings, base, workload, history))
         elif name == "stall":
-            fault = _Stall(base, history, stall_seconds(settings.timeout))
+            fault = Stall(base, history, stall_seconds(settings.timeout))
         else:
             parts = urlsplit(base)
             proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)
-            fault = _Resets(proxy, history)
+            fault = Resets(proxy, history)
         runners.append(_Runner(fault, schedule_for(name, settings), stop))
     return NemesisSet(runners, proxy).start()
 
