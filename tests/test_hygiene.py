@@ -11,6 +11,7 @@ no process carrying the command's environment tag (which survives re-parenting).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -40,18 +41,25 @@ def stalled(job: Job) -> bool:
 
 
 def assert_interrupted(outcome: Interrupted, verdict: str = "UNKNOWN") -> None:
+    """Out within the bound, exit code of the verdict, and the run directory written."""
     assert outcome.seconds < EXIT_LIMIT, outcome.describe()
+    assert "Traceback" not in outcome.stderr
     result = outcome.result()
-    assert result["verdict"] == verdict, outcome.describe()
     assert outcome.exit_code == result["exit_code"] == {"UNKNOWN": 3, "FAIL": 1}[verdict]
+    assert_result_interrupted(outcome.run_dir, verdict)
+
+
+def assert_result_interrupted(run_dir: Path, verdict: str = "UNKNOWN") -> None:
+    """result.json says the run was interrupted, and keeps a FAIL it had already proved."""
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["verdict"] == verdict, result["reason"]
     check = next(c for c in result["checks"] if c["name"] == "interrupted")
     assert check["status"] == "UNKNOWN"
     assert "Ctrl-C or SIGTERM" in check["detail"]
     if verdict == "UNKNOWN":
         assert "interrupted" in result["reason"]
-    assert (outcome.run_dir / "history.jsonl").is_file()
-    assert (outcome.run_dir / "junit.xml").is_file()
-    assert "Traceback" not in outcome.stderr
+    assert (run_dir / "history.jsonl").is_file()
+    assert (run_dir / "junit.xml").is_file()
 
 
 @pytest.mark.parametrize(

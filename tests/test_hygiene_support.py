@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import psutil
 import requests
 
 from loadtests.launcher import group_members
@@ -77,6 +78,20 @@ def alive(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
+
+
+def listening_addresses(tag: str) -> dict[int, set[str]]:
+    """The addresses every live tagged process listens on (TCP), by pid."""
+    found: dict[int, set[str]] = {}
+    for pid in tagged_processes(tag):
+        try:
+            connections = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.Error:  # gone while we looked
+            continue
+        listening = {c.laddr.ip for c in connections if c.status == psutil.CONN_LISTEN}
+        if listening:
+            found[pid] = listening
+    return found
 
 
 @dataclass(frozen=True)
