@@ -181,3 +181,12 @@ def test_the_secret_key_is_not_a_constant(target: RunningTarget) -> None:
         cookie = serializer.dumps({"_flashes": [("message", f"forged with {key}")]})
         page = requests.get(target.url + "/vote/", cookies={"session": cookie}, timeout=10)
         assert page.status_code == 200 and "forged with" not in page.text
+
+
+def test_headers_and_urls_beyond_the_servers_limits_get_a_4xx(target: RunningTarget) -> None:
+    big = "b" * 300_000  # beyond every server's limit (waitress: 256 KiB of headers)
+    header = requests.get(target.url + "/api/tally", headers={"X-Big": big}, timeout=30)
+    url = requests.get(f"{target.url}/api/tally?{big}", timeout=30)
+    assert 400 <= header.status_code < 500
+    assert 400 <= url.status_code < 500
+    assert requests.get(target.url + "/health", timeout=10).ok  # and it still serves
