@@ -85,8 +85,20 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     show_default=True,
     help="Locust worker processes (--driver locust).",
 )
-@click.option("--nemesis", multiple=True, help="Fault to inject during the run (repeatable).")
-@click.option("--nemesis-schedule", default=None, help="When faults strike, e.g. 'at=3,every=4'.")
+@click.option(
+    "--nemesis",
+    multiple=True,
+    metavar="NAME",
+    help="Fault to inject during the load (repeatable): kill-restart, stall or "
+    "reset-connections. See docs/faults.md.",
+)
+@click.option(
+    "--nemesis-schedule",
+    default=None,
+    metavar="SPEC",
+    help="When faults strike, in seconds: at=, every=, duration=, count=, "
+    "e.g. 'at=2,every=4,duration=1.5'.",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow load to a non-loopback host.")
 @click.option(
     "--out",
