@@ -163,7 +163,8 @@ class LocustDriver:
         for process in [*self._workers, *([self._main] if self._main else [])]:
             process.stop(grace=3.0)
 
-    def _collect(self, history: History) -> None:
+    def merge_into(self, history: History) -> None:
+        """Append every worker's ops to ``history`` (in time order) and note the gaps."""
         try:
             summary = RunSummary.read(self.dir / "summary.json")
         except HistoryError as exc:
@@ -186,7 +187,7 @@ class LocustDriver:
             # Ctrl-C, SIGTERM or a failed start: Locust still finishes what it can.
             self._finish_early()
             self._stop_all()
-            self._collect(history)
+            self.merge_into(history)
             raise
         self._stop_all()
-        self._collect(history)
+        self.merge_into(history)

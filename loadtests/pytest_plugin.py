@@ -1,3 +1,141 @@
-"""racecheck's pytest plugin (placeholder: fixtures land with the Locust/CI work)."""
+"""racecheck's pytest plugin: prove your Flask app thread-safe from your own test suite.
+
+Installed with racecheck (entry point ``pytest11``), so these fixtures are
+available in any test without an import::
+
+    def test_likes_are_never_lost(racecheck_run):
+        outcome = racecheck_run(target_file=Path("likes.toml"), clients=16, votes=2000)
+        assert_verdict(outcome, "PASS")
+
+    def test_under_gunicorn(racecheck_target, racecheck_run):
+        target = racecheck_target(app="myapp:create_app", server="gunicorn", threads=8)
+        assert_verdict(racecheck_run(target_url=target.url, votes=1000), "PASS")
+
+``racecheck_run`` takes the options of ``racecheck run`` (as RunSettings
+fields: ``build``, ``server``, ``driver``, ``clients``, ``votes`` or
+``duration``, ``app``, ``target_file``, ``target_url``, ``expect``...) and
+writes each run directory under the test's tmp_path, or under
+``--racecheck-out DIR`` to keep them (e.g. as CI artifacts).
+
+This module is loaded into every pytest session: it imports nothing heavy at
+the top (and never locust).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from loadtests.launcher import RunningTarget
+    from loadtests.run import RunOutcome
+
+__all__ = ["assert_verdict"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--racecheck-out: where the fixtures' run directories go."""
+    group = parser.getgroup("racecheck")
+    group.addoption(
+        "--racecheck-out",
+        default=None,
+        metavar="DIR",
+        help="keep racecheck run directories under DIR (default: each test's tmp_path)",
+    )
+
+
+def assert_verdict(outcome: RunOutcome, expected: str = "PASS") -> None:
+    """Fail, with the reason, each check and the run directory, unless the verdict is expected."""
+    verdict = outcome.verdict
+    if verdict.status == expected:
+        return
+    checks = "\n".join(f"  {c.status:<7} {c.name}: {c.detail}" for c in verdict.checks)
+    raise AssertionError(
+        f"racecheck verdict {verdict.status}, expected {expected}: {verdict.reason}\n"
+        f"{checks}\nrun directory: {outcome.run_dir}"
+    )
+
+
+def _run_root(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    out = request.config.getoption("--racecheck-out", None)
+    if out is None:
+        return tmp_path / "racecheck"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.nodeid).strip("-")
+    return Path(out) / name
+
+
+@pytest.fixture
+def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
+    """A factory that starts a target under a real server; every one is stopped after the test.
+
+    Keywords: ``build`` (reference app: locked, unlocked, sqlite), ``app``
+    ("module:factory" for your own app), ``server`` (werkzeug, waitress,
+    gunicorn), ``threads``, ``workers``, ``env``, ``race_window``,
+    ``pythonpath``, ``health_path`` (default: /health for the reference app,
+    else ready once "/" answers at all), ``ready_timeout``.
+    """
+    from loadtests.launcher import REFERENCE_APP, TargetSpec, start_target
+
+    with ExitStack() as stack:
+        count = 0
+
+        def start(
+            *,
+            build: str | None = None,
+            app: str | None = None,
+            server: str = "waitress",
+            threads: int = 16,
+            workers: int = 1,
+            env: Mapping[str, str] | None = None,
+            race_window: float | None = None,
+            pythonpath: tuple[str, ...] = (),
+            health_path: str | None = None,
+            ready_timeout: float = 60.0,
+        ) -> RunningTarget:
+            nonlocal count
+            count += 1
+            variables = dict(env or {})
+            if race_window is not None:
+                variables["RACECHECK_RACE_WINDOW"] = repr(race_window)
+            reference = app in (None, REFERENCE_APP)
+            spec = TargetSpec(
+                server=server,  # type: ignore[arg-type]  # TargetSpec refuses unknown servers
+                threads=threads,
+                workers=workers,
+                app=app or REFERENCE_APP,
+                build=(build or "locked") if reference else build,
+                env=variables,
+                pythonpath=pythonpath,
+                # Apps nobody here wrote may have no /health: then "/" answering is enough.
+                health_path=health_path or ("/health" if reference else None),
+            )
+            log = tmp_path / f"racecheck-target-{count}.log"
+            return stack.enter_context(
+                start_target(spec, ready_timeout=ready_timeout, log_path=log)
+            )
+
+        yield start
+
+
+@pytest.fixture
+def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RunOutcome]:
+    """A function that does one run (``racecheck run``'s options) and returns its outcome."""
+    from loadtests.run import RunSettings, execute
+
+    root = _run_root(request, tmp_path)
+    count = 0
+
+    def run(**settings: Any) -> RunOutcome:
+        nonlocal count
+        count += 1
+        settings.setdefault("progress", False)
+        settings.setdefault("out", root / f"run-{count}")
+        settings.setdefault("command", f"pytest {request.node.nodeid}")
+        return execute(RunSettings(**settings))
+
+    return run
