@@ -155,9 +155,9 @@ class LocustDriver:
         if self._main.wait(self.stop_timeout + FINAL_TIMEOUT + 30) is None:
             self._main.kill()
 
-    def _stop_all(self) -> None:
+    def _stop_all(self, patience: float = 10.0) -> None:
         # Workers quit when the master tells them to; give them a moment, then stop them.
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + patience
         for worker in self._workers:
             worker.wait(max(0.0, deadline - time.monotonic()))
         for process in [*self._workers, *([self._main] if self._main else [])]:
@@ -186,7 +186,9 @@ class LocustDriver:
         except BaseException:
             # Ctrl-C, SIGTERM or a failed start: Locust still finishes what it can.
             self._finish_early()
-            self._stop_all()
+            # The master has collected the workers' final counts by now; after Ctrl-C
+            # they get a moment to quit, not ten seconds (they wait for a quit message).
+            self._stop_all(patience=1.0)
             self.merge_into(history)
             raise
         self._stop_all()
