@@ -108,13 +108,13 @@ def test_evidence_of_a_race_survives_the_interruption(tmp_path: Path) -> None:
 
 def test_a_signal_while_votes_are_stalled(tmp_path: Path) -> None:
     job = Job.start(
-        tmp_path, "--duration", "60", "--timeout", "5", "--nemesis", "stall",
+        tmp_path, "--duration", "60", "--timeout", "2", "--nemesis", "stall",
         "--nemesis-schedule", "at=0.5,duration=1",
     )  # fmt: skip
     with job:
         job.wait_for_target()
         assert wait_for(lambda: voted(job, 1)), job.describe()
-        # Stalled handlers sleep 6 s and hold every server thread: then even a read
+        # Stalled handlers sleep 3 s and hold every server thread: then even a read
         # of the tally waits in the queue. That is the moment to interrupt.
         assert wait_for(lambda: stalled(job)), job.describe()
         outcome = job.interrupt(signal.SIGINT)
