@@ -49,7 +49,10 @@ def _env(flag: str) -> str:
 
 
 def add_arguments(parser: Any) -> None:
-    """Register the flags on Locust's parser (a LocustArgumentParser)."""
+    """Register the flags on Locust's parser (a LocustArgumentParser), and loopback defaults."""
+    # Locust binds its web UI and master port to every interface by default;
+    # with racecheck's locustfile they stay on loopback unless asked otherwise.
+    parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
     parser.add_argument(
         "--racecheck-build",
         choices=BUILDS,

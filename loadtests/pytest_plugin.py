@@ -7,8 +7,8 @@ available in any test without an import::
         outcome = racecheck_run(target_file=Path("likes.toml"), clients=16, votes=2000)
         assert_verdict(outcome, "PASS")
 
-    def test_under_gunicorn(racecheck_target, racecheck_run):
-        target = racecheck_target(app="myapp:create_app", server="gunicorn", threads=8)
+    def test_the_reference_app_under_gunicorn(racecheck_target, racecheck_run):
+        target = racecheck_target(build="locked", server="gunicorn", threads=8)
         assert_verdict(racecheck_run(target_url=target.url, votes=1000), "PASS")
 
 ``racecheck_run`` takes the options of ``racecheck run`` (as RunSettings

@@ -180,6 +180,9 @@ class RecordingParser:
         self.parser = argparse.ArgumentParser()
         self.env_vars: dict[str, str] = {}
 
+    def set_defaults(self, **defaults: Any) -> None:
+        self.parser.set_defaults(**defaults)
+
     def add_argument(self, flag: str, *, env_var: str, **kwargs: Any) -> None:
         kwargs.pop("include_in_web_ui", None)
         self.env_vars[flag] = env_var
@@ -201,6 +204,7 @@ def test_every_flag_is_registered_with_an_environment_variable() -> None:
     )
     assert options.workload().choices == ("yes", "no")
     assert options.label == "voting-locust"
+    assert (parsed.web_host, parsed.master_bind_host) == ("127.0.0.1", "127.0.0.1")
 
 
 def test_options_carry_the_run_info_the_master_sent() -> None:
