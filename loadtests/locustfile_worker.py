@@ -17,7 +17,7 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from loadtests.errors import RacecheckError, UsageError
-from loadtests.locust_accounting import WorkerFinal, WorkerLedger
+from loadtests.locust_accounting import WorkerFinal, WorkerLedger, describe_worker
 from loadtests.locust_options import RacecheckOptions
 from loadtests.safety import check_url
 from loadtests.workload import Workload
@@ -90,6 +90,10 @@ class WorkerSide:
         self.run = WorkerRun(options, workload, ledger)
         if worker_role:
             runner.send_message(HELLO_MSG, {"run_id": info.run_id, "worker": label})
+        quota_text = "no vote quota" if quota is None else f"a quota of {quota} votes"
+        logger.info(
+            "%s joined run %s with %s", describe_worker(label, node_id), info.run_id, quota_text
+        )
 
     def hand_in(self) -> WorkerFinal | None:
         """test_stop: write the history and send the final counts (once per run)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -96,9 +97,14 @@ def test_plain_headless_locust_passes_locked_and_fails_unlocked(
 def test_master_and_separate_workers_count_exactly_and_a_killed_worker_is_unknown(
     racecheck_target: Callable[..., RunningTarget], locust: Start, tmp_path: Path
 ) -> None:
-    """Two distributed runs at once: one clean, one whose second worker is SIGKILLed mid-run."""
+    """Two distributed runs at once: one clean, one whose second worker is SIGKILLed mid-run.
+
+    The second run has no short run time: once the worker is dead, the test stops
+    the master with SIGTERM (as docker stop or Ctrl-C would), which must still
+    collect, check and exit with the verdict.
+    """
     runs = {}
-    for name, run_time in (("clean", "3s"), ("killed", "4s")):
+    for name, run_time in (("clean", "3s"), ("killed", "60s")):
         target = racecheck_target(build="locked")
         announce = tmp_path / f"{name}-master.json"
         master = locust(
@@ -130,12 +136,21 @@ def test_master_and_separate_workers_count_exactly_and_a_killed_worker_is_unknow
             for n in (1, 2)
         ]
 
-    killed_target = runs["killed"][0]
+    # Kill the second worker once it has joined the run and votes are flowing, so that
+    # it certainly took part (a worker killed before it joined cast no vote at all).
+    victim = workers["killed"][1]
+    assert victim.log_path is not None
     deadline = time.monotonic() + WAIT
-    while tally(killed_target)["yes"] + tally(killed_target)["no"] < 200:
-        assert time.monotonic() < deadline, "the killed run never started voting"
+    while "joined run" not in victim.log_path.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline and victim.poll() is None, "the worker never joined"
         time.sleep(0.1)
-    workers["killed"][1].kill()
+    killed_target = runs["killed"][0]
+    start = sum(tally(killed_target).values())
+    while sum(tally(killed_target).values()) < start + 200:
+        assert time.monotonic() < deadline, "the killed run never voted"
+        time.sleep(0.1)
+    victim.kill()
+    runs["killed"][1].send_signal(signal.SIGTERM)
 
     target, master, _ = runs["clean"]
     assert exit_status(master) == 0, verdict_line(master)

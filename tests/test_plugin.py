@@ -52,7 +52,8 @@ def test_a_failed_verdict_says_why_and_where(pytester: pytest.Pytester, tmp_path
         """
     )
     out = tmp_path / "kept"
-    result = pytester.runpytest("-p", "no:cacheprovider", f"--racecheck-out={out}")
+    # A subprocess: an in-process run would unload numpy (pytester restores sys.modules).
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--racecheck-out={out}")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
