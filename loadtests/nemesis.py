@@ -196,14 +196,6 @@ class NemesisSet:
         for runner in self.runners:
             self._warn(runner)
 
-    def notes(self) -> list[str]:
-        """One line per fault: how often it struck, and why it stopped early if it did."""
-        lines = []
-        for runner in self.runners:
-            line = f"{runner.fault.name}: struck {runner.strikes} time(s)"
-            lines.append(line + (f"; stopped: {runner.error}" if runner.error else ""))
-        return lines
-
     @staticmethod
     def _warn(runner: _Runner) -> None:
         if runner.error:
