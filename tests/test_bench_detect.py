@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
-from loadtests.bench_detect import LossDetector, Scenario, first_proven_loss, watch
+import pytest
+
+from loadtests.bench_detect import LossDetector, Scenario, first_proven_loss, measure, watch
+from loadtests.bench_load import measure_driver, reference_target
 from loadtests.history import History, Op
 
 
@@ -78,3 +82,20 @@ def test_scenario_environment() -> None:
     assert Scenario("d").env() == {}
     env = Scenario("c", race_window="-1", switch_interval=1e-6).env()
     assert env == {"RACECHECK_RACE_WINDOW": "-1", "RACECHECK_SWITCH_INTERVAL": "1e-06"}
+
+
+@pytest.mark.e2e
+def test_the_driver_measurement_counts_every_acknowledged_vote(tmp_path: Path) -> None:
+    with reference_target("waitress", 4, "locked", tmp_path) as target:
+        result = measure_driver(target.url, 200, 8)
+    assert (result.ok, result.errors) == (200, 0)
+    assert result.seconds > 0 and result.cpu_s > 0
+
+
+@pytest.mark.e2e
+def test_a_detection_run_on_the_unlocked_build_proves_a_loss(tmp_path: Path) -> None:
+    scenario = Scenario("default", max_votes=1000)
+    summary = measure(scenario, runs=1, threads=8, clients=16, scratch=tmp_path)
+    (run,) = summary["results"]
+    assert run["verdict"] == "FAIL"
+    assert run["detected"] and 2 <= run["votes_to_detect"] <= run["votes_sent"]

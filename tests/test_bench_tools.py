@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from loadtests.bench_tools import (
     hey_argv,
     parse_hey,
     parse_wrk,
+    run_tool,
     wrk_argv,
     wrk_script,
 )
@@ -94,3 +97,34 @@ def test_wrk_never_gets_more_threads_than_connections(tmp_path: Path) -> None:
 
 def test_wrk_script_escapes_quotes() -> None:
     assert "wrk.body = 'it\\'s'" in wrk_script("it's")
+
+
+FAKE_TOOL = """#!/bin/sh
+# Burns a known amount of CPU, then prints a real hey report, like hey would.
+{python} -c 'import time
+while time.process_time() < 0.3: pass'
+cat {sample}
+"""
+
+
+def test_a_tools_cpu_is_its_own_rusage_and_its_report_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool = tmp_path / "bin" / "hey"
+    tool.parent.mkdir()
+    sample_path = SAMPLES / "hey_post_ok.txt"
+    tool.write_text(FAKE_TOOL.format(python=sys.executable, sample=sample_path), encoding="utf-8")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
+    text, cpu = run_tool(["hey", "-n", "1"], tmp_path / "hey.log", timeout=60)
+    result = parse_hey(text, cpu)
+    assert result.ok == 1984
+    assert cpu >= 0.3  # the child's CPU, counted though it ran in its own process group
+
+
+def test_a_missing_tool_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(HarnessError, match="apt-get install hey wrk"):
+        run_tool(["hey"], tmp_path / "hey.log", timeout=5)
