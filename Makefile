@@ -43,5 +43,9 @@ bench-profile: $(STAMP)
 		-- $(BIN)/python benchmarks/profile_driver.py --votes 15000
 	$(BIN)/python benchmarks/profile_driver.py --summarize reports/driver-profile.txt
 
+## soak: the locked build under load for minutes on every server (not part of make test)
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -189,11 +189,17 @@ def bounds(
             "nothing to lose: the run proves nothing about thread safety",
             tuple({"choice": choice, **c.to_dict()} for choice, c in counts.items()),
         )
-    return CheckResult(
-        "bounds",
-        "PASS",
-        f"the final tally equals the {total} acknowledged votes, choice by choice",
-    )
+    unknown = sum(c.info for c in counts.values())
+    if unknown:
+        # Every unknown outcome must have landed for the tally to reach ok + info.
+        detail = (
+            f"the final tally equals the {total} acknowledged votes plus all "
+            f"{_plural(unknown, 'vote')} whose outcome was unknown (so every one of them "
+            "landed), choice by choice"
+        )
+    else:
+        detail = f"the final tally equals the {total} acknowledged votes, choice by choice"
+    return CheckResult("bounds", "PASS", detail)
 
 
 def unique_counts(scan: _Scan) -> CheckResult:
@@ -265,6 +271,12 @@ def split_state(scan: _Scan, settings: CheckSettings, final: FinalState) -> Chec
                 "UNKNOWN",
                 f"{settings.workers} server processes ran but only pid {pids[0]} answered: "
                 "the others' in-memory tallies were never observed, so the state may be split",
+            )
+        if len(epochs) > 1:
+            return CheckResult(
+                "split-state",
+                "PASS",
+                f"one server process answered at a time ({len(pids)} across the restarts)",
             )
         return CheckResult("split-state", "PASS", "one server process answered every request")
     if settings.shared_state:
