@@ -78,8 +78,9 @@ class FastHttpTransport:
         if response.status_code == 0 or (
             failure is not None and not isinstance(failure, LocustBadStatusCode)
         ):
-            # No usable answer: the connection failed, or the reply broke off.
-            error = failure or RuntimeError("no response")
+            # No usable answer: the connection failed, or the reply broke off. With no
+            # retries, geventhttpclient's RetriesExceeded only wraps the real error.
+            error = getattr(failure, "original", None) or failure or RuntimeError("no response")
             return Reply(0, error=describe_error(error), refused=_refused(error))
         try:
             text = response.text or ""
