@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from loadtests.cli.exits import handle_signals, run_command
+from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.errors import LaunchError
 from loadtests.launcher import (
     BUILDS,
@@ -44,24 +44,29 @@ def locust_args(
     ]
 
 
-def _start_locust(args: list[str], processes: int, results: Path) -> list[ManagedProcess]:
-    """Start Locust (one process, or a master and workers); return the master first."""
+def _start_locust(
+    args: list[str], processes: int, results: Path, started: list[ManagedProcess]
+) -> None:
+    """Start Locust (one process, or a master and workers) into ``started``, master first.
+
+    Each process is added as soon as it exists, so the caller stops it even if a
+    later start fails or Ctrl-C arrives in between.
+    """
     env = locust_env()
     if processes == 1:
-        return [start_process(locust_command(*args), env=env)]
+        started.append(start_process(locust_command(*args), env=env))
+        return
     master_args = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
-    master = start_process(locust_command(*args, *master_args), env=env)
+    started.append(start_process(locust_command(*args, *master_args), env=env))
     announce = Path(args[args.index("--racecheck-announce") + 1])
-    port = wait_for_file(announce, master, STARTUP_TIMEOUT)["master_port"]
-    workers = [
-        start_process(
-            locust_command("--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
-            env=env,
-            log_path=results / f"locust-worker-{n}.log",
+    port = wait_for_file(announce, started[0], STARTUP_TIMEOUT)["master_port"]
+    for n in range(1, processes + 1):
+        worker = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+        started.append(
+            start_process(
+                locust_command(*worker), env=env, log_path=results / f"locust-worker-{n}.log"
+            )
         )
-        for n in range(1, processes + 1)
-    ]
-    return [master, *workers]
 
 
 def _serve(
@@ -79,9 +84,10 @@ def _serve(
     announce.unlink(missing_ok=True)
     with start_target(spec, ready_timeout=ready_timeout, log_path=results / "target.log") as target:
         args = [*locust_args(target.url, build, web_host, web_port, results, announce), *extra]
-        processes_ = _start_locust(args, processes, results)
-        main = processes_[0]
+        started: list[ManagedProcess] = []
         try:
+            _start_locust(args, processes, results, started)
+            main = started[0]
             port = wait_for_file(announce, main, STARTUP_TIMEOUT)["web_port"]
             shown = "127.0.0.1" if web_host in ("", "*", "0.0.0.0") else web_host
             click.echo(
@@ -93,11 +99,13 @@ def _serve(
             status = main.wait()
         except KeyboardInterrupt:
             # SIGTERM lets Locust finish the run: stop users, collect, check, print the verdict.
-            main.send_signal(signal.SIGTERM)
-            status = main.wait(60.0)
+            status = EXIT_UNKNOWN
+            if started:
+                started[0].send_signal(signal.SIGTERM)
+                status = started[0].wait(60.0)
             click.echo("racecheck: stopped Locust and the target", err=True)
         finally:
-            for process in reversed(processes_):
+            for process in reversed(started):
                 process.stop(grace=5.0)
     if status is None:
         raise LaunchError("Locust did not stop within 60 s after SIGTERM; it was killed")
