@@ -48,6 +48,20 @@ class FinalState:
         }
 
     @classmethod
+    def from_read(cls, read: Op, invoked_ns: int) -> FinalState:
+        """The final state from the harness's last read op (no counts if the read failed)."""
+        if read.type != "ok" or not isinstance(read.value, Mapping):
+            return cls(None)
+        pid = read.value.get("pid")
+        return cls(
+            counts=read.value["counts"],
+            resolution_id=read.value.get("resolution_id"),
+            time_ns=invoked_ns,
+            pids=(pid,) if isinstance(pid, int) else (),
+            source="read",
+        )
+
+    @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> FinalState:
         """Rebuild the final state from result.json (None: there was no final read)."""
         if not raw:

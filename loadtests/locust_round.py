@@ -19,27 +19,13 @@ from typing import Any
 from loadtests.checker import CheckSettings, FinalState, check
 from loadtests.client import Client, SessionTransport, Timeout
 from loadtests.exitcodes import exit_code_for
-from loadtests.history import History, Op, merge
+from loadtests.history import History, merge
 from loadtests.locust_accounting import Collected
 from loadtests.locust_options import CONNECT_TIMEOUT, RacecheckOptions
 from loadtests.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
 from loadtests.verdict import CheckResult, Verdict
 from loadtests.workload import Workload
-
-
-def final_state(read: Op, invoked_ns: int) -> FinalState:
-    """The final state from the harness's last read (no counts when the read failed)."""
-    if read.type != "ok" or not isinstance(read.value, Mapping):
-        return FinalState(None)
-    pid = read.value.get("pid")
-    return FinalState(
-        counts=read.value["counts"],
-        resolution_id=read.value.get("resolution_id"),
-        time_ns=invoked_ns,
-        pids=(pid,) if isinstance(pid, int) else (),
-        source="read",
-    )
 
 
 class Round:
@@ -98,7 +84,7 @@ class Round:
             for step in self.workload.teardown:
                 client.step(step)
             invoked = time.time_ns()
-            final = final_state(client.read(), invoked)
+            final = FinalState.from_read(client.read(), invoked)
         ops = merge([self.harness.ops(), collected.ops], driver="locust").ops()
         settings = CheckSettings(
             expect=self.options.expect,

@@ -224,19 +224,6 @@ def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
     return RequestsDriver(load, progress=settings.progress)
 
 
-def _final_state(read: Op, invoked_ns: int) -> FinalState:
-    if read.type != "ok" or not isinstance(read.value, dict):
-        return FinalState(None)
-    pid = read.value.get("pid")
-    return FinalState(
-        counts=read.value["counts"],
-        resolution_id=read.value.get("resolution_id"),
-        time_ns=invoked_ns,
-        pids=(pid,) if isinstance(pid, int) else (),
-        source="read",
-    )
-
-
 def _error_verdict(name: str, detail: str) -> Verdict:
     check_result = CheckResult(name, "ERROR", detail)
     return Verdict("ERROR", (check_result,), {}, None, False, detail)
@@ -293,7 +280,7 @@ class _Session:
             for step in self.plan.workload.teardown:
                 client.step(step)
             invoked = time.time_ns()
-            self.final = _final_state(client.read(), invoked)
+            self.final = FinalState.from_read(client.read(), invoked)
 
     def verdict(self) -> tuple[Verdict, list[Op]]:
         ops = merge([self.harness.ops(), self.load.ops()], driver=self.settings.driver).ops()
