@@ -29,7 +29,7 @@ from loadtests.bench_load import LoadBench
 
 SCHEMA = "racecheck/bench/v1"
 SECTIONS = ("load", "locust", "checker", "detect", "lock")
-# The proposed function-call-only window (target_app has none yet; see docs/performance.md).
+# The function-call-only window: no sleep between the read and the write, just a call.
 CALL_WINDOW = "-1"
 
 TARGETS = {

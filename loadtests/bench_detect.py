@@ -164,11 +164,10 @@ def measure(
         except LaunchError as exc:
             if scenario.race_window is None:
                 raise
-            # The likely cause: target_app has no such window (e.g. the proposed
-            # function-call-only window, RACECHECK_RACE_WINDOW=-1); say so plainly.
+            # A target_app older than the function-call-only window refuses -1; say so plainly.
             raise HarnessError(
                 f"the target refused RACECHECK_RACE_WINDOW={scenario.race_window}: "
-                f"{str(exc).splitlines()[0]} (see docs/performance.md for the proposed change)"
+                f"{str(exc).splitlines()[0]}"
             ) from exc
         for number in range(runs):
             result = detect_once(target.url, scenario, clients, seed=number)

@@ -89,8 +89,11 @@ class Matrix:
             _unique(self.race_windows, "--race-windows")
         if any(t < 1 for t in self.threads):
             raise UsageError("--threads values must be at least 1")
-        if any(w < 0 for w in self.race_windows):
-            raise UsageError("--race-windows values must be 0 or more seconds")
+        if any(w < 0 and w != -1 for w in self.race_windows):
+            raise UsageError(
+                "--race-windows values must be 0 or more seconds, or -1 for a "
+                "function-call-only window"
+            )
         if self.votes is not None and self.duration is not None:
             raise UsageError("give at most one of --votes N and --duration SECONDS")
         if "locust" in self.drivers and importlib.util.find_spec("loadtests.locust_driver") is None:

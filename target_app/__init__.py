@@ -1,7 +1,8 @@
 """The classroom voting app: the reference target for racecheck.
 
 `create_app(test_config)` reads these keys (environment variable RACECHECK_<KEY>):
-BUILD (locked | unlocked | sqlite), RACE_WINDOW (seconds between read and write, default 0),
+BUILD (locked | unlocked | sqlite), RACE_WINDOW (seconds between read and write, default 0;
+negative: no sleep, a function call only),
 SWITCH_INTERVAL (sys.setswitchinterval for this process), FAULT_INJECTION (enables
 /_racecheck/faults), DATABASE (the sqlite build's file; default a fresh temporary file),
 SECRET_KEY (default random per process), MAX_TEXT_LENGTH (200), MAX_CONTENT_LENGTH (16 KiB).

@@ -65,9 +65,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     """Validate a Flask config mapping; raise ValueError saying which values are allowed."""
     return Settings(
         build=_build(config.get("BUILD", DEFAULTS["BUILD"])),
-        race_window=_seconds(
-            "RACE_WINDOW", config.get("RACE_WINDOW", DEFAULTS["RACE_WINDOW"]), MAX_RACE_WINDOW
-        ),
+        race_window=_race_window(config.get("RACE_WINDOW", DEFAULTS["RACE_WINDOW"])),
         switch_interval=_switch_interval(config.get("SWITCH_INTERVAL")),
         fault_injection=_flag("FAULT_INJECTION", config.get("FAULT_INJECTION", False)),
         database=_optional_text("DATABASE", config.get("DATABASE")),
@@ -124,6 +122,19 @@ def _seconds(key: str, value: object, maximum: float) -> float:
     number = _number(key, value)
     if not 0 <= number <= maximum:
         raise ValueError(f"{key} must be between 0 and {maximum:g} seconds, got {value!r}")
+    return number
+
+
+def _race_window(value: object) -> float:
+    # Negative means "no pause, only a function call" (see MemoryStore); keep it as -1.
+    number = _number("RACE_WINDOW", value)
+    if number < 0:
+        return -1.0
+    if number > MAX_RACE_WINDOW:
+        raise ValueError(
+            f"RACE_WINDOW must be between 0 and {MAX_RACE_WINDOW:g} seconds, or negative for a "
+            f"function-call-only window (no sleep), got {value!r}"
+        )
     return number
 
 

@@ -95,6 +95,10 @@ class VoteStore(Protocol):
         ...
 
 
+def _call_only(_seconds: float) -> None:
+    """No pause: the window is this call alone, preempted only when the switch interval ends."""
+
+
 @dataclass
 class _Ballot:
     id: int
@@ -111,6 +115,10 @@ class MemoryStore:
         # harness compares a bug with its fix and nothing else.
         self._lock: AbstractContextManager[object] = threading.Lock() if locked else nullcontext()
         self._race_window = race_window
+        # A negative window is a function-call-only window: no sleep and no I/O between the
+        # read and the write, just a call, where CPython may switch threads only when its
+        # switch interval has run out (RACECHECK_SWITCH_INTERVAL makes that often).
+        self._pause = time.sleep if race_window >= 0 else _call_only
         self._latest: _Ballot | None = None
         self._last_id = 0
 
@@ -133,7 +141,7 @@ class MemoryStore:
             # The pause stands in for the I/O real handlers do between reading and writing.
             # sleep(0) still releases the GIL, so another thread may read the same value; the
             # locked build pauses too, inside the lock, so timing comparisons stay fair.
-            time.sleep(self._race_window)
+            self._pause(self._race_window)
             count = seen + 1
             ballot.counts[choice] = count
             # Reply with what this handler wrote, never a re-read: duplicates are the evidence.

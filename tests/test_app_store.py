@@ -171,3 +171,16 @@ def test_sqlite_store_uses_the_connection_it_is_given(tmp_path: Path) -> None:
     assert store.tally().no == 1
     assert len(handed_out) == 3
     conn.close()
+
+
+def test_call_only_window_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The function-call-only window (-1) must not release the GIL on purpose: a sleep
+    # here would turn the hard case the bench measures back into the easy one.
+    def no_sleep(_seconds: float) -> None:
+        raise AssertionError("the call-only window slept")
+
+    monkeypatch.setattr("target_app.store.time.sleep", no_sleep)
+    store = MemoryStore(locked=False, race_window=-1.0)
+    store.start("call only")
+    assert [store.vote("yes").count for _ in range(3)] == [1, 2, 3]
+    assert store.tally().yes == 3

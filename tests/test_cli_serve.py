@@ -119,7 +119,7 @@ def test_serve_names_what_it_serves_in_its_banner(serve: Any) -> None:
         (["--server", "nginx"], "Invalid value for '--server'"),
         (["--build", "racy"], "Invalid value for '--build'"),
         (["--switch-interval", "0"], "Invalid value for '--switch-interval'"),
-        (["--race-window", "-1"], "Invalid value for '--race-window'"),
+        (["--race-window", "-2"], "Invalid value for '--race-window'"),
     ],
 )
 def test_bad_options_exit_2_with_a_hint(args: list[str], message: str) -> None:

@@ -208,7 +208,7 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
     "--race-windows",
     callback=_split(float),
     default=None,
-    help="Race windows in seconds (unlocked build), e.g. 0,0.001.",
+    help="Race windows in seconds (unlocked build), e.g. 0,0.001; -1: a function call only.",
 )
 @click.option(
     "--clients", type=click.IntRange(min=1), default=32, show_default=True, help="Clients per cell."

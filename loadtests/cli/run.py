@@ -109,9 +109,9 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 @click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
 @click.option(
     "--race-window",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=-1),
     default=None,
-    help="Seconds between read and write in the unlocked build.",
+    help="Seconds between reading and writing a counter (unlocked build); -1: no sleep, a function call only.",
 )
 @click.option(
     "--switch-interval",

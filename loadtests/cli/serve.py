@@ -77,9 +77,9 @@ def build_spec(
 )
 @click.option(
     "--race-window",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=-1),
     metavar="SECONDS",
-    help="Pause between reading and writing a counter (unlocked build).",
+    help="Seconds between reading and writing a counter (unlocked build); -1: no sleep, a function call only.",
 )
 @click.option(
     "--switch-interval",
