@@ -144,7 +144,7 @@ def _serve(
     type=click.FloatRange(min=-1),
     default=None,
     metavar="SECONDS",
-    help="Seconds between reading and writing a counter (unlocked build); -1: no sleep, a function call only.",
+    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
 )
 @click.option(
     "--out",

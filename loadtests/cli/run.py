@@ -111,7 +111,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     "--race-window",
     type=click.FloatRange(min=-1),
     default=None,
-    help="Seconds between reading and writing a counter (unlocked build); -1: no sleep, a function call only.",
+    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
 )
 @click.option(
     "--switch-interval",

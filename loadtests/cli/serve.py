@@ -79,7 +79,7 @@ def build_spec(
     "--race-window",
     type=click.FloatRange(min=-1),
     metavar="SECONDS",
-    help="Seconds between reading and writing a counter (unlocked build); -1: no sleep, a function call only.",
+    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
 )
 @click.option(
     "--switch-interval",
