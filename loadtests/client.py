@@ -87,23 +87,50 @@ def describe_error(exc: BaseException) -> str:
 class SessionTransport:
     """A transport over any ``requests.Session``-like object (one per client thread)."""
 
+    # Prepared templates kept per transport; a workload that puts {op_id} in its path has a
+    # new URL per request, and those are simply prepared in full.
+    MAX_TEMPLATES = 32
+
     def __init__(self, session: requests.Session | None = None, timeout: Timeout = Timeout()):
         self.session = session if session is not None else new_session()
         self.timeout = timeout
+        self._templates: dict[tuple[str, str], requests.PreparedRequest] = {}
 
     def send(self, request: RequestSpec, base_url: str) -> Reply:
         """Send one request; network trouble becomes a Reply with ``error`` set."""
         try:
-            response = self.session.request(
-                request.method,
-                base_url + request.path,
-                json=request.json,
-                data=request.form,
+            response = self.session.send(
+                self._prepare(request, base_url + request.path),
                 timeout=(self.timeout.connect, self.timeout.read),
+                allow_redirects=True,
             )
         except requests.RequestException as exc:
             return Reply(0, error=describe_error(exc), refused=_refused(exc))
         return Reply(response.status_code, response.text)
+
+    def _prepare(self, request: RequestSpec, url: str) -> requests.PreparedRequest:
+        """The request as ``Session.request`` would prepare it, without redoing the merge.
+
+        ``Session.request`` merges the session's headers, hooks, auth and cookies into every
+        request anew: a quarter of the driver's CPU per vote (`racecheck bench`: 450 -> 330 µs).
+        While the session has no cookies and no auth that merge gives the same result every
+        time, so it is done once per method and URL, and only the body is added per request.
+        A session with cookies (a form login, say) takes the full path on every request.
+        """
+        session = self.session
+        if session.cookies or session.auth is not None:
+            return session.prepare_request(
+                requests.Request(request.method, url, json=request.json, data=request.form)
+            )
+        key = (request.method, url)
+        template = self._templates.get(key)
+        if template is None:
+            template = session.prepare_request(requests.Request(request.method, url))
+            if len(self._templates) < self.MAX_TEMPLATES:
+                self._templates[key] = template
+        prepared = template.copy()
+        prepared.prepare_body(request.form, None, request.json)
+        return prepared
 
     def close(self) -> None:
         """Close the session's pooled connections."""

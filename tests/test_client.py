@@ -391,3 +391,38 @@ def test_describe_error_is_one_short_line() -> None:
     text = describe_error(exc)
     assert text.startswith("ConnectionError: first line")
     assert "\n" not in text and len(text) <= 300
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RequestSpec("POST", "/api/votes", json={"choice": "yes", "vote_id": "c1-1"}),
+        RequestSpec("POST", "/vote/", form={"resolution": "r", "action": "Aye"}),
+        RequestSpec("POST", "/api/resolutions/current/stop"),
+        RequestSpec("GET", "/api/tally"),
+    ],
+)
+def test_prepared_from_a_template_is_what_session_request_would_send(spec: RequestSpec) -> None:
+    transport = SessionTransport()
+    url = "http://127.0.0.1:8000" + spec.path
+    expected = transport.session.prepare_request(
+        requests.Request(spec.method, url, json=spec.json, data=spec.form)
+    )
+    # Twice: the second comes from the cached template, which the first must not have changed.
+    for _ in range(2):
+        prepared = transport._prepare(spec, url)
+        assert (prepared.method, prepared.url, prepared.body) == (
+            expected.method,
+            expected.url,
+            expected.body,
+        )
+        assert dict(prepared.headers) == dict(expected.headers)
+
+
+def test_a_session_with_cookies_prepares_each_request_in_full() -> None:
+    transport = SessionTransport()
+    spec = RequestSpec("POST", "/vote/", form={"action": "Aye"})
+    url = "http://127.0.0.1:8000/vote/"
+    transport._prepare(spec, url)  # caches a template without cookies
+    transport.session.cookies.set("session", "abc", domain="127.0.0.1", path="/")
+    assert transport._prepare(spec, url).headers["Cookie"] == "session=abc"
