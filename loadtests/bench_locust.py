@@ -70,13 +70,13 @@ def measure_locust(url: str, processes: int, bench: LoadBench, out: Path) -> Too
 def compare_locust(
     bench: LoadBench, scratch: Path, progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
-    """Locust with 1 and 2 processes against hey, alternating, on one locked target."""
+    """Locust with 1 and 2 processes against hey, alternating, on one target."""
     reason = missing()
     if reason is not None:
         return {"available": False, "reason": reason}
     tools = [f"locust-{p}p" for p in bench.locust_processes] + ["hey"]
     rounds: list[dict[str, ToolResult]] = []
-    with reference_target(bench.server, bench.threads, "locked", scratch) as target:
+    with reference_target(bench.server, bench.threads, bench.build, scratch) as target:
         for number in range(bench.locust_rounds):
             results: dict[str, ToolResult] = {}
             for tool in rotated(tools, number):
