@@ -14,24 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_support import launch_chromium, require_chromium
 from cli_support import racecheck
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 
-if not CHROMIUM.is_file():  # say so loudly: a browser test must never vanish quietly
-    pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+require_chromium()  # at collection: a browser test must never vanish quietly
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright  # noqa: E402
 
@@ -47,9 +37,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:

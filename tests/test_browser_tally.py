@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sys
@@ -11,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import launch_chromium
 from playwright.sync_api import Page, expect, sync_playwright
 
 from loadtests.launcher import ManagedProcess, group_members, start_process
@@ -18,16 +18,6 @@ from loadtests.locust_driver import locust_env, wait_for_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000  # two shared cores: readiness can take a while
 
 
@@ -56,11 +46,8 @@ def test_the_tally_tab_shows_live_counts_then_the_verdict(
     web_ui: tuple[ManagedProcess, int], tmp_path: Path
 ) -> None:
     process, port = web_ui
-    assert os.path.exists(CHROMIUM), "Debian's chromium is needed: apt-get install chromium"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)

@@ -225,6 +225,11 @@ def test_the_leftover_scan_finds_a_tagged_process() -> None:
         ["sleep", "60"], env={**os.environ, TAG_VARIABLE: tag}, start_new_session=True
     )
     try:
+        # The scan once missed a child this young in a full run (never when run alone; the
+        # cause is not known), so poll: this test is about what the scan sees, not how soon.
+        deadline = time.monotonic() + 10.0
+        while tagged_processes(tag) != [child.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert tagged_processes(tag) == [child.pid]
     finally:
         child.kill()

@@ -27,11 +27,11 @@ from typing import Any
 
 import psutil
 import requests
+from cli_support import TAG_VARIABLE, tagged_processes
 
 from loadtests.launcher import group_members
 
 RACECHECK = str(Path(sys.executable).with_name("racecheck"))
-TAG_VARIABLE = "RACECHECK_HYGIENE_TAG"
 # Bounds for waits on a shared 2-core machine: limits, never expectations.
 START_LIMIT = 60.0
 EXIT_WAIT = 60.0  # how long to wait for an exit at all; tests assert the real bound
@@ -49,26 +49,6 @@ def wait_for(
             return False
         time.sleep(poll)
     return True
-
-
-def tagged_processes(tag: str) -> list[int]:
-    """Live (non-zombie) processes whose environment carries ``tag``."""
-    needle = f"{TAG_VARIABLE}={tag}".encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as environ:
-                if needle not in environ.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
-                if stat.read().rpartition(")")[2].split()[0] == "Z":
-                    continue
-        except OSError:  # gone while we looked, or not ours to read
-            continue
-        found.append(int(entry.name))
-    return found
 
 
 def alive(pid: int) -> bool:
