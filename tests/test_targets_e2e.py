@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import racecheck
+from cli_support import CliResult, racecheck
 
 from loadtests.launcher import RunningTarget, TargetSpec, start_target
 
@@ -26,18 +26,17 @@ CORRECT = ["likes_locked", "clicks_locked", "classroom_locked"]
 RACY = ["likes_racy", "clicks_racy", "clicks_racy_tally_only", "classroom_unlocked"]
 
 
+def run_target(tmp_path: Path, name: str) -> CliResult:
+    """``racecheck run`` on one of the example target files, 32 clients."""
+    target = str(TARGETS / f"{name}.toml")
+    return racecheck(
+        "run", "--target", target, "--clients", "32", "--votes", VOTES, out=tmp_path / "run"
+    )
+
+
 @pytest.mark.parametrize("name", CORRECT)
 def test_correct_apps_pass(tmp_path: Path, name: str) -> None:
-    run = racecheck(
-        "run",
-        "--target",
-        str(TARGETS / f"{name}.toml"),
-        "--clients",
-        "32",
-        "--votes",
-        VOTES,
-        out=tmp_path / "run",
-    )
+    run = run_target(tmp_path, name)
     assert run.exit_code == 0, run.describe()
     result = run.result()
     assert result["verdict"] == "PASS"
@@ -61,16 +60,7 @@ def test_correct_apps_pass(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", RACY)
 def test_racy_apps_fail_with_lost_updates(tmp_path: Path, name: str) -> None:
-    run = racecheck(
-        "run",
-        "--target",
-        str(TARGETS / f"{name}.toml"),
-        "--clients",
-        "32",
-        "--votes",
-        VOTES,
-        out=tmp_path / "run",
-    )
+    run = run_target(tmp_path, name)
     assert run.exit_code == 1, run.describe()
     result = run.result()
     assert result["verdict"] == "FAIL" and result["lost"] > 0
