@@ -26,11 +26,11 @@ from typing import Any
 from loadtests import bench_checker, bench_detect, bench_load, bench_locust, bench_machine
 from loadtests.bench_detect import Scenario
 from loadtests.bench_load import LoadBench
+from loadtests.launcher import CALL_ONLY_WINDOW
 
 SCHEMA = "racecheck/bench/v1"
 SECTIONS = ("load", "locust", "checker", "detect", "lock")
-# The function-call-only window: no sleep between the read and the write, just a call.
-CALL_WINDOW = "-1"
+CALL_WINDOW = f"{CALL_ONLY_WINDOW:g}"
 
 TARGETS = {
     "driver_vs_hey": 0.8,

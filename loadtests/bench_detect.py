@@ -9,7 +9,6 @@ early once that proof is in the history; the end-of-run checker verdict confirms
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import tempfile
 import threading
@@ -22,7 +21,6 @@ from loadtests.bench_load import close_resolution, reference_target
 from loadtests.checker import CheckSettings, FinalState, check
 from loadtests.client import Client, SessionTransport
 from loadtests.driver import Load, RequestsDriver
-from loadtests.errors import HarnessError, LaunchError
 from loadtests.history import History, Op
 from loadtests.launcher import ServerName
 from loadtests.workload import reference_workload
@@ -156,19 +154,7 @@ def measure(
     """Repeat a scenario on one unlocked target: detection rate and median votes to detect."""
     results = []
     log_dir = scratch if scratch is not None else Path(tempfile.gettempdir())
-    with contextlib.ExitStack() as stack:
-        try:
-            target = stack.enter_context(
-                reference_target(server, threads, "unlocked", log_dir, scenario.env())
-            )
-        except LaunchError as exc:
-            if scenario.race_window is None:
-                raise
-            # A target_app older than the function-call-only window refuses -1; say so plainly.
-            raise HarnessError(
-                f"the target refused RACECHECK_RACE_WINDOW={scenario.race_window}: "
-                f"{str(exc).splitlines()[0]}"
-            ) from exc
+    with reference_target(server, threads, "unlocked", log_dir, scenario.env()) as target:
         for number in range(runs):
             result = detect_once(target.url, scenario, clients, seed=number)
             results.append(result)

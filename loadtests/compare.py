@@ -21,7 +21,7 @@ from typing import Any
 from loadtests.checker import CheckSettings, FinalState
 from loadtests.errors import HarnessError, UsageError
 from loadtests.exitcodes import EXIT_ERROR, EXIT_FAIL, EXIT_PASS
-from loadtests.launcher import SERVERS
+from loadtests.launcher import SERVERS, race_window_problem
 from loadtests.run import BUILDS, DRIVERS, Plan, RunSettings, execute, plan
 from loadtests.rundir import new_run_dir, result_dict, write_result
 from loadtests.verdict import CheckResult, Verdict
@@ -89,11 +89,10 @@ class Matrix:
             _unique(self.race_windows, "--race-windows")
         if any(t < 1 for t in self.threads):
             raise UsageError("--threads values must be at least 1")
-        if any(w < 0 and w != -1 for w in self.race_windows):
-            raise UsageError(
-                "--race-windows values must be 0 or more seconds, or -1 for a "
-                "function-call-only window"
-            )
+        for window in self.race_windows:
+            problem = race_window_problem(window)
+            if problem is not None:
+                raise UsageError(f"--race-windows: {problem}")
         if self.votes is not None and self.duration is not None:
             raise UsageError("give at most one of --votes N and --duration SECONDS")
         if "locust" in self.drivers and importlib.util.find_spec("loadtests.locust_driver") is None:

@@ -33,6 +33,7 @@ from loadtests.safety import is_loopback_host as is_loopback
 # Re-exported: callers start Locust and tools through the launcher module.
 __all__ = [
     "BUILDS",
+    "CALL_ONLY_WINDOW",
     "REFERENCE_APP",
     "SERVERS",
     "ManagedProcess",
@@ -41,6 +42,7 @@ __all__ = [
     "TargetSpec",
     "group_members",
     "is_loopback",
+    "race_window_problem",
     "start_process",
     "start_target",
 ]
@@ -49,6 +51,21 @@ ServerName = Literal["werkzeug", "waitress", "gunicorn"]
 SERVERS: tuple[ServerName, ...] = ("werkzeug", "waitress", "gunicorn")
 REFERENCE_APP = "target_app:create_app"
 BUILDS = ("locked", "unlocked", "sqlite")
+# RACECHECK_RACE_WINDOW of the unlocked build: seconds of sleep between reading and writing a
+# counter, or CALL_ONLY_WINDOW for no sleep at all, just a function call.
+CALL_ONLY_WINDOW = -1.0
+MAX_RACE_WINDOW = 60.0
+
+
+def race_window_problem(seconds: float) -> str | None:
+    """Why ``seconds`` is not a race window the reference app accepts, or None."""
+    if seconds == CALL_ONLY_WINDOW or 0 <= seconds <= MAX_RACE_WINDOW:
+        return None
+    return (
+        f"race window {seconds:g}: give {CALL_ONLY_WINDOW:g} (no sleep, a function call only) "
+        f"or 0 to {MAX_RACE_WINDOW:g} seconds"
+    )
+
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 _LOG_TAIL_LINES = 20

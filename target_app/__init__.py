@@ -2,7 +2,7 @@
 
 `create_app(test_config)` reads these keys (environment variable RACECHECK_<KEY>):
 BUILD (locked | unlocked | sqlite), RACE_WINDOW (seconds between read and write, default 0;
-negative: no sleep, a function call only),
+-1: no sleep, a function call only),
 SWITCH_INTERVAL (sys.setswitchinterval for this process), FAULT_INJECTION (enables
 /_racecheck/faults), DATABASE (the sqlite build's file; default a fresh temporary file),
 SECRET_KEY (default random per process), MAX_TEXT_LENGTH (200), MAX_CONTENT_LENGTH (16 KiB).

@@ -118,21 +118,12 @@ def _number(key: str, value: object) -> float:
     return number
 
 
-def _seconds(key: str, value: object, maximum: float) -> float:
-    number = _number(key, value)
-    if not 0 <= number <= maximum:
-        raise ValueError(f"{key} must be between 0 and {maximum:g} seconds, got {value!r}")
-    return number
-
-
 def _race_window(value: object) -> float:
-    # Negative means "no pause, only a function call" (see MemoryStore); keep it as -1.
+    # -1 means "no pause, only a function call" (see MemoryStore).
     number = _number("RACE_WINDOW", value)
-    if number < 0:
-        return -1.0
-    if number > MAX_RACE_WINDOW:
+    if number != -1 and not 0 <= number <= MAX_RACE_WINDOW:
         raise ValueError(
-            f"RACE_WINDOW must be between 0 and {MAX_RACE_WINDOW:g} seconds, or negative for a "
+            f"RACE_WINDOW must be between 0 and {MAX_RACE_WINDOW:g} seconds, or -1 for a "
             f"function-call-only window (no sleep), got {value!r}"
         )
     return number

@@ -115,7 +115,7 @@ class MemoryStore:
         # harness compares a bug with its fix and nothing else.
         self._lock: AbstractContextManager[object] = threading.Lock() if locked else nullcontext()
         self._race_window = race_window
-        # A negative window is a function-call-only window: no sleep and no I/O between the
+        # A window of -1 is a function-call-only window: no sleep and no I/O between the
         # read and the write, just a call, where CPython may switch threads only when its
         # switch interval has run out (RACECHECK_SWITCH_INTERVAL makes that often).
         self._pause = time.sleep if race_window >= 0 else _call_only

@@ -98,9 +98,7 @@ def test_test_config_wins_over_environment(
         ("BUILD", " Unlocked ", "unlocked"),
         ("RACE_WINDOW", "0.5", 0.5),
         ("RACE_WINDOW", 1, 1.0),
-        # Any negative window is the function-call-only window, kept as one value.
-        ("RACE_WINDOW", "-0.1", -1.0),
-        ("RACE_WINDOW", -1, -1.0),
+        ("RACE_WINDOW", -1, -1.0),  # the function-call-only window
         ("FAULT_INJECTION", "yes", True),
         ("FAULT_INJECTION", "off", False),
         ("FAULT_INJECTION", 1, True),
@@ -117,7 +115,8 @@ def test_spellings_are_normalised(make_app: AppFactory, key: str, value: Any, pa
     [
         ("BUILD", "fast", "BUILD must be one of locked, unlocked, sqlite"),
         ("BUILD", None, "BUILD must be one of"),
-        ("RACE_WINDOW", 61, "between 0 and 60 seconds, or negative"),
+        ("RACE_WINDOW", 61, "between 0 and 60 seconds, or -1"),
+        ("RACE_WINDOW", "-0.1", "between 0 and 60 seconds, or -1"),
         ("RACE_WINDOW", "soon", "RACE_WINDOW must be a number of seconds"),
         ("RACE_WINDOW", True, "RACE_WINDOW must be a number of seconds"),
         ("RACE_WINDOW", float("nan"), "finite"),

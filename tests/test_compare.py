@@ -66,7 +66,7 @@ def test_cell_settings_repeat_as_an_ordinary_run(tmp_path: Path) -> None:
         ({"builds": ()}, "needs at least one value"),
         ({"servers": ("waitress", "waitress")}, "lists a value twice"),
         ({"threads": (0,)}, "at least 1"),
-        ({"race_windows": (-0.5,)}, "0 or more seconds, or -1"),
+        ({"race_windows": (-0.5,)}, "give -1 .* or 0 to 60 seconds"),
         ({"votes": 10, "duration": 1.0}, "at most one"),
     ],
 )

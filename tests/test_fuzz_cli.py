@@ -376,7 +376,7 @@ BAD: dict[str, tuple[list[list[str]], set[str]]] = {
     "--timeout": ([["0"], ["-1"], ["never"]], {"--timeout"}),
     "--expect": ([["maybe"]], {"--expect"}),
     "--processes": ([["0"], ["2"]], {"--processes"}),
-    "--race-window": ([["-2"], ["wide"]], {"--race-window"}),
+    "--race-window": ([["-2"], ["-0.5"], ["61"], ["wide"]], {"--race-window"}),
     "--switch-interval": ([["0"], ["-1"]], {"--switch-interval"}),
     "--seed": ([["abc"]], {"--seed"}),
     "--nemesis": ([["partition"], ["STALL"]], {"--nemesis"}),

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
+from loadtests.cli.options import race_window_option
 from loadtests.errors import LaunchError
 from loadtests.launcher import (
     BUILDS,
@@ -139,13 +140,7 @@ def _serve(
     show_default=True,
     help="Locust worker processes (1: a single local process).",
 )
-@click.option(
-    "--race-window",
-    type=click.FloatRange(min=-1),
-    default=None,
-    metavar="SECONDS",
-    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
-)
+@race_window_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
+from loadtests.cli.options import race_window_option, switch_interval_option
 from loadtests.exitcodes import exit_code_for
 from loadtests.launcher import SERVERS
 from loadtests.run import BUILDS, DRIVERS, RunSettings, execute
@@ -107,18 +108,8 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     help="Run directory [default: reports/<UTC timestamp>-<name>/].",
 )
 @click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
-@click.option(
-    "--race-window",
-    type=click.FloatRange(min=-1),
-    default=None,
-    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
-)
-@click.option(
-    "--switch-interval",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="sys.setswitchinterval in the target process.",
-)
+@race_window_option
+@switch_interval_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),

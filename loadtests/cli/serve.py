@@ -7,6 +7,7 @@ import signal
 import click
 
 from loadtests.cli.exits import run_command
+from loadtests.cli.options import race_window_option, switch_interval_option
 from loadtests.errors import LaunchError
 from loadtests.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
 
@@ -75,18 +76,8 @@ def build_spec(
     metavar="MODULE:NAME",
     help="A Flask app object or a factory that needs no arguments.",
 )
-@click.option(
-    "--race-window",
-    type=click.FloatRange(min=-1),
-    metavar="SECONDS",
-    help="Seconds between reading and writing a counter (unlocked build); -1: only a call.",
-)
-@click.option(
-    "--switch-interval",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="sys.setswitchinterval in the server process (stress mode).",
-)
+@race_window_option
+@switch_interval_option
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
 @click.option(
     "--ready-timeout",
