@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ import click
 import jsonschema
 import pytest
 import yaml
+from locust_support import locust_options
 
 from loadtests.cli import main as racecheck_cli
-from loadtests.locust_driver import locust_env
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -40,24 +39,7 @@ def compose() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def locust_env_vars() -> dict[str, list[str]]:
     """Every Locust option's environment variable -> its flags, with racecheck's loaded."""
-    script = (
-        "import json, locust\n"
-        "from loadtests.locustfile_events import install\n"
-        "install(locust.events)\n"
-        "from locust.argument_parser import get_parser\n"
-        "print(json.dumps({a.env_var: a.option_strings for a in get_parser()._actions"
-        " if getattr(a, 'env_var', None)}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=locust_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    mapping: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
-    return mapping
+    return {o.env_var: list(o.flags) for o in locust_options() if o.env_var}
 
 
 def spec_errors(document: dict[str, Any]) -> list[str]:

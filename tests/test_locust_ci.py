@@ -7,20 +7,17 @@ against ``locust --help`` with racecheck's locustfile) and the files it needs.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 import yaml
+from locust_support import locust_options
 
 from loadtests.cli import main as racecheck_cli
-from loadtests.locust_driver import locust_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "racecheck.yml"
@@ -70,22 +67,7 @@ def test_every_locust_option_exists(workflow: dict[str, Any]) -> None:
     found = commands(workflow, "locust")
     assert found, "the workflow should show plain headless Locust too"
     # `locust --help` does not load the locustfile, so ask the parser it builds.
-    script = (
-        "import json, locust\n"
-        "from loadtests.locustfile_events import install\n"
-        "install(locust.events)\n"
-        "from locust.argument_parser import get_parser\n"
-        "print(json.dumps([o for a in get_parser()._actions for o in a.option_strings]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=locust_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    known = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    known = {flag for option in locust_options() for flag in option.flags}
     for args in found:
         assert (ROOT / args[args.index("-f") + 1]).is_file()
         unknown = {a for a in args if a.startswith("-")} - known
