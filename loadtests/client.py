@@ -55,11 +55,12 @@ class Transport(Protocol):
         ...
 
 
-def _refused(exc: BaseException) -> bool:
+def is_refused(exc: BaseException) -> bool:
     """Whether ECONNREFUSED is anywhere in the error's chain (then nothing was sent).
 
     requests wraps urllib3's MaxRetryError, which keeps the real cause in
-    ``.reason``, which was raised from the socket's ConnectionRefusedError.
+    ``.reason``, which was raised from the socket's ConnectionRefusedError; Locust's
+    RetriesExceeded keeps geventhttpclient's error in ``.original``.
     """
     queue: list[BaseException] = [exc]
     seen: set[int] = set()
@@ -72,7 +73,12 @@ def _refused(exc: BaseException) -> bool:
             isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
         ):
             return True
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked = [
+            current.__cause__,
+            current.__context__,
+            getattr(current, "reason", None),
+            getattr(current, "original", None),
+        ]
         linked.extend(current.args)
         queue.extend(item for item in linked if isinstance(item, BaseException))
     return False
@@ -105,7 +111,7 @@ class SessionTransport:
                 allow_redirects=True,
             )
         except requests.RequestException as exc:
-            return Reply(0, error=describe_error(exc), refused=_refused(exc))
+            return Reply(0, error=describe_error(exc), refused=is_refused(exc))
         return Reply(response.status_code, response.text)
 
     def _prepare(self, request: RequestSpec, url: str) -> requests.PreparedRequest:

@@ -11,14 +11,13 @@ definite ``fail``) from every other error (``info``: it may have taken effect).
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, FastHttpSession, LocustBadStatusCode
 
-from loadtests.client import Reply, describe_error
+from loadtests.client import Reply, describe_error, is_refused
 from loadtests.history import Op
 from loadtests.workload import OP_ID, RequestSpec, Workload
 
@@ -32,16 +31,6 @@ def endpoint_names(workload: Workload) -> list[tuple[re.Pattern[str], str, str]]
         pattern = re.escape(spec.path).replace(re.escape(OP_ID), "[^/?#]+")
         names.append((re.compile(f"{pattern}$"), spec.method, spec.path))
     return names
-
-
-def _refused(exc: BaseException | None) -> bool:
-    while exc is not None:
-        if isinstance(exc, ConnectionRefusedError) or (
-            isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED
-        ):
-            return True
-        exc = exc.__cause__ or getattr(exc, "original", None)
-    return False
 
 
 class FastHttpTransport:
@@ -81,7 +70,7 @@ class FastHttpTransport:
             # No usable answer: the connection failed, or the reply broke off. With no
             # retries, geventhttpclient's RetriesExceeded only wraps the real error.
             error = getattr(failure, "original", None) or failure or RuntimeError("no response")
-            return Reply(0, error=describe_error(error), refused=_refused(error))
+            return Reply(0, error=describe_error(error), refused=is_refused(error))
         try:
             text = response.text or ""
         except FAILURE_EXCEPTIONS as exc:
