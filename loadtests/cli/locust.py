@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
-from loadtests.cli.options import race_window_option
+from loadtests.cli.options import race_window_option, ready_timeout_option
 from loadtests.errors import LaunchError
 from loadtests.launcher import (
     BUILDS,
@@ -147,13 +147,7 @@ def _serve(
     default=None,
     help="Where run directories and logs go [default: reports/].",
 )
-@click.option(
-    "--ready-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-)
+@ready_timeout_option
 @click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
 def command(
     build: str,

@@ -40,3 +40,15 @@ def switch_interval_option(func: F) -> F:
         metavar="SECONDS",
         help="sys.setswitchinterval in the target process (1e-6: stress mode).",
     )(func)
+
+
+def ready_timeout_option(func: F) -> F:
+    """``--ready-timeout SECONDS``: how long a started target may take to answer."""
+    return click.option(
+        "--ready-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long the target may take to start answering.",
+    )(func)

@@ -7,7 +7,11 @@ import signal
 import click
 
 from loadtests.cli.exits import run_command
-from loadtests.cli.options import race_window_option, switch_interval_option
+from loadtests.cli.options import (
+    race_window_option,
+    ready_timeout_option,
+    switch_interval_option,
+)
 from loadtests.errors import LaunchError
 from loadtests.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
 
@@ -79,13 +83,7 @@ def build_spec(
 @race_window_option
 @switch_interval_option
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
-@click.option(
-    "--ready-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-)
+@ready_timeout_option
 def command(
     build: str | None,
     server: str,
