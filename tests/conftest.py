@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -16,6 +17,19 @@ from target_app import create_app
 from target_app.config import BUILDS
 
 AppFactory = Callable[..., Flask]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach this process and every command it starts, however it was launched.
+
+    A shell without job control starts a background command (`cmd &`) with SIGINT
+    ignored; children inherit that across exec, and Python then installs no
+    KeyboardInterrupt handler, so the Ctrl-C tests would wait for an exit that never
+    comes. exec resets a handled signal to its default but keeps an ignored one, so
+    handling SIGINT here gives the commands the tests start the SIGINT a terminal would.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
