@@ -13,7 +13,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from loadtests.bench_load import measure_driver, measure_hey, measure_wrk, reference_target
+from loadtests.bench.load import measure_driver, measure_hey, measure_wrk, reference_target
 
 
 def main() -> None:

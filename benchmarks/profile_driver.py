@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadtests.bench_load import measure_driver, reference_target
+from loadtests.bench.load import measure_driver, reference_target
 
 # Layers, most specific first: the first pattern found in a stack (from the leaf
 # up) names the layer that sample is charged to.
@@ -30,8 +30,8 @@ LAYERS = (
     ("urllib3 (pool, connection)", ("urllib3/",)),
     ("requests (session, models, adapters)", ("requests/",)),
     ("racecheck history", ("loadtests/history.py",)),
-    ("racecheck client + workload", ("loadtests/client.py", "loadtests/workload.py")),
-    ("racecheck driver", ("loadtests/driver.py",)),
+    ("racecheck client + workload", ("loadtests/drive/client.py", "loadtests/target/workload.py")),
+    ("racecheck driver", ("loadtests/drive/driver.py",)),
     ("threading (locks, waits)", ("threading.py",)),
 )
 

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/soak.py --votes 20000 --servers waitress
 
 For each server one target is started and kept up for the whole soak, and the real
-`racecheck run` path (:func:`loadtests.run.execute` against its URL) is repeated in
+`racecheck run` path (:func:`loadtests.run.execute.execute` against its URL) is repeated in
 rounds until the votes are sent: open a resolution, vote, stop, read, check, write.
 Every round must PASS with nothing lost. The resident memory of the target (all its
 processes) and of this harness process is measured at the start, after every round,
@@ -32,8 +32,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from loadtests.launcher import SERVERS, RunningTarget, TargetSpec, group_members, start_target  # noqa: E402
-from loadtests.run import RunSettings, execute  # noqa: E402
+from loadtests.run.execute import RunSettings, execute  # noqa: E402
+from loadtests.target.launcher import (  # noqa: E402
+    SERVERS,
+    RunningTarget,
+    TargetSpec,
+    group_members,
+    start_target,
+)
 
 
 def rss_kib(pid: int) -> int:

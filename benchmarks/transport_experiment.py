@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from loadtests import driver as driver_module
-from loadtests.bench_load import measure_driver, measure_hey, reference_target, rotated
-from loadtests.client import Reply, SessionTransport, Timeout, describe_error
-from loadtests.workload import RequestSpec
+from loadtests.bench.load import measure_driver, measure_hey, reference_target, rotated
+from loadtests.drive import driver as driver_module
+from loadtests.drive.client import Reply, SessionTransport, Timeout, describe_error
+from loadtests.target.workload import RequestSpec
 
 
 class HttpClientTransport:

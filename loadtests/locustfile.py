@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from locust import events
 
-from loadtests.locustfile_events import install
-from loadtests.locustfile_users import Voter
+from loadtests.swarm.inside.events import install
+from loadtests.swarm.inside.users import Voter
 
 install(events)
 

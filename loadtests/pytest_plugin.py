@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from loadtests.launcher import RunningTarget
-    from loadtests.run import RunOutcome
+    from loadtests.run.execute import RunOutcome
+    from loadtests.target.launcher import RunningTarget
 
 __all__ = ["assert_verdict"]
 
@@ -79,7 +79,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
     ``pythonpath``, ``health_path`` (default: /health for the reference app,
     else ready once "/" answers at all), ``ready_timeout``.
     """
-    from loadtests.launcher import REFERENCE_APP, TargetSpec, start_target
+    from loadtests.target.launcher import REFERENCE_APP, TargetSpec, start_target
 
     with ExitStack() as stack:
         count = 0
@@ -125,7 +125,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
 @pytest.fixture
 def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RunOutcome]:
     """A function that does one run (``racecheck run``'s options) and returns its outcome."""
-    from loadtests.run import RunSettings, execute
+    from loadtests.run.execute import RunSettings, execute
 
     root = _run_root(request, tmp_path)
     count = 0

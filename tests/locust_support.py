@@ -12,11 +12,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from loadtests.locust_driver import locust_env
+from loadtests.swarm.driver import locust_env
 
 _SCRIPT = (
     "import json, locust\n"
-    "from loadtests.locustfile_events import install\n"
+    "from loadtests.swarm.inside.events import install\n"
     "install(locust.events)\n"
     "from locust.argument_parser import get_parser\n"
     "print(json.dumps([[a.option_strings, getattr(a, 'env_var', None)]"

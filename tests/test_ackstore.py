@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from loadtests.ackstore import AckStore, CountIndex
-from loadtests.checker import CheckSettings, FinalState, check
+from loadtests.check.ackstore import AckStore, CountIndex
+from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.history import History
 
 

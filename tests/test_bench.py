@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from loadtests import bench_machine
-from loadtests.bench import (
+from loadtests.bench import machine as bench_machine
+from loadtests.bench.load import DRIVER, ratios, rotated, summarize_rounds
+from loadtests.bench.main import (
     BenchSettings,
     format_table,
     headline_numbers,
     targets_met,
     write_results,
 )
-from loadtests.bench_load import DRIVER, ratios, rotated, summarize_rounds
-from loadtests.bench_tools import ToolResult
+from loadtests.bench.tools import ToolResult
 from loadtests.cli import main
 
 

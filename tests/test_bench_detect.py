@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from loadtests.bench_detect import LossDetector, Scenario, first_proven_loss, measure, watch
-from loadtests.bench_load import measure_driver, reference_target
+from loadtests.bench.detect import LossDetector, Scenario, first_proven_loss, measure, watch
+from loadtests.bench.load import measure_driver, reference_target
 from loadtests.history import History, Op
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import bench_synth
-from loadtests.bench_checker import in_memory
-from loadtests.checker import check
+from loadtests.bench import synth as bench_synth
+from loadtests.bench.checker import in_memory
+from loadtests.check.checker import check
 from loadtests.history import History, iter_file
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.bench_tools import (
+from loadtests.bench.tools import (
     BODY,
     ToolResult,
     hey_argv,

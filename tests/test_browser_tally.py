@@ -13,8 +13,8 @@ import pytest
 from browser_support import launch_chromium
 from playwright.sync_api import Page, expect, sync_playwright
 
-from loadtests.launcher import ManagedProcess, group_members, start_process
-from loadtests.locust_driver import locust_env, wait_for_file
+from loadtests.swarm.driver import locust_env, wait_for_file
+from loadtests.target.launcher import ManagedProcess, group_members, start_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 

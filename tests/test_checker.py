@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from loadtests.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.verdict import CheckResult, combine
 from loadtests.history import History, Op
-from loadtests.verdict import CheckResult, combine
 
 
 class Builder:

@@ -21,7 +21,7 @@ import pytest
 import requests
 from cli_support import TAG_VARIABLE, racecheck, tagged_processes
 
-from loadtests.launcher import RunningTarget, TargetSpec, start_target
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 
 USAGE = [
     (["--votes", "10", "--duration", "1"], "give exactly one of --votes N or --duration"),

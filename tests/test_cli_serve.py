@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from loadtests.cli import main
 from loadtests.cli.exits import EXIT_ERROR, EXIT_USAGE
-from loadtests.launcher import group_members
+from loadtests.target.launcher import group_members
 
 APPS = Path(__file__).parent / "apps"
 READY = 60.0

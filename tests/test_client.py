@@ -13,9 +13,9 @@ import pytest
 import requests
 from flask import Flask
 
-from loadtests.client import Client, Reply, SessionTransport, Timeout, describe_error
+from loadtests.drive.client import Client, Reply, SessionTransport, Timeout, describe_error
 from loadtests.history import History, Op
-from loadtests.workload import (
+from loadtests.target.workload import (
     Counter,
     Extractor,
     Matcher,

@@ -12,15 +12,15 @@ import pytest
 from cli_support import racecheck
 from click.testing import CliRunner
 
-from loadtests import compare
-from loadtests.checker import CheckSettings, FinalState
+from loadtests.check.checker import CheckSettings, FinalState
+from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
 from loadtests.cli import main
 from loadtests.cli.compare import format_cell_line, summary_table
-from loadtests.compare import Matrix, run_matrix, summary_row
 from loadtests.errors import LaunchError, UsageError
-from loadtests.run import RunOutcome, RunSettings
-from loadtests.rundir import new_run_dir, result_dict, write_result
-from loadtests.verdict import CheckResult, ChoiceCounts, Verdict
+from loadtests.run import compare
+from loadtests.run.compare import Matrix, run_matrix, summary_row
+from loadtests.run.execute import RunOutcome, RunSettings
+from loadtests.run.rundir import new_run_dir, result_dict, write_result
 
 
 def test_default_matrix_is_the_three_builds_under_waitress() -> None:

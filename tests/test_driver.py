@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from loadtests import driver as driver_module
-from loadtests.client import Reply, Timeout
-from loadtests.driver import Load, RequestsDriver
+from loadtests.drive import driver as driver_module
+from loadtests.drive.client import Reply, Timeout
+from loadtests.drive.driver import Load, RequestsDriver
 from loadtests.errors import UsageError
 from loadtests.history import History, Op
-from loadtests.workload import RequestSpec, reference_workload
+from loadtests.target.workload import RequestSpec, reference_workload
 
 URL = "http://127.0.0.1:9"
 

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, example, given, settings
 
-from loadtests import run as run_module
-from loadtests import targetfile
 from loadtests.cli import main
 from loadtests.errors import TargetFileError
+from loadtests.run import execute as run_module
+from loadtests.target import targetfile
 
 FUZZ = settings(
     max_examples=120,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import bench_synth
+from loadtests.bench import synth as bench_synth
 from loadtests.errors import HistoryError
 from loadtests.history import History, Op, iter_file
 

@@ -29,7 +29,7 @@ import psutil
 import requests
 from cli_support import TAG_VARIABLE, tagged_processes
 
-from loadtests.launcher import group_members
+from loadtests.target.launcher import group_members
 
 RACECHECK = str(Path(sys.executable).with_name("racecheck"))
 # Bounds for waits on a shared 2-core machine: limits, never expectations.

@@ -8,8 +8,8 @@ import signal
 import pytest
 from click.testing import CliRunner
 
-from loadtests import run as run_module
 from loadtests.cli import main
+from loadtests.run import execute as run_module
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

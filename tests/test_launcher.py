@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
-from loadtests.launcher import (
+from loadtests.target.launcher import (
     SERVERS,
     ManagedProcess,
     RunningTarget,
@@ -261,7 +261,7 @@ def test_any_flask_app_by_module_and_attr(launch: Any, server: str, app: str) ->
 
 _PARENT = """
 import signal, sys
-from loadtests.launcher import TargetSpec, start_target
+from loadtests.target.launcher import TargetSpec, start_target
 target = start_target(TargetSpec(server=sys.argv[1], workers=int(sys.argv[2]), build="locked"))
 print(f"TARGET_PGID={target.process.pgid}", flush=True)
 signal.pause()
@@ -291,7 +291,7 @@ def test_a_target_dies_with_its_parent(tmp_path: Path, server: str, workers: int
 _FORGETFUL_PARENT = """
 import sys
 from pathlib import Path
-from loadtests.launcher import TargetSpec, start_target
+from loadtests.target.launcher import TargetSpec, start_target
 target = start_target(TargetSpec(server="gunicorn", build="locked"), log_path=Path(sys.argv[1]))
 print(f"TARGET_PGID={target.process.pgid}", flush=True)
 """  # and exits without target.stop()

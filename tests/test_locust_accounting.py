@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from loadtests.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History
-from loadtests.locust_accounting import (
+from loadtests.swarm.accounting import (
     MasterLedger,
     RunSummary,
     WorkerFinal,
@@ -21,8 +21,8 @@ from loadtests.locust_accounting import (
     count_votes,
     split_quota,
 )
-from loadtests.locust_options import FLAGS, RUN_ATTR, RacecheckOptions, RunInfo, add_arguments
-from loadtests.locust_tally import COLUMNS, tally_rows, verdict_line
+from loadtests.swarm.options import FLAGS, RUN_ATTR, RacecheckOptions, RunInfo, add_arguments
+from loadtests.swarm.tally import COLUMNS, tally_rows, verdict_line
 
 
 def ledger(tmp_path: Path, worker: str = "w0", quota: int | None = None) -> WorkerLedger:

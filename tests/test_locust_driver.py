@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from loadtests.history import History
-from loadtests.launcher import ManagedProcess, start_process
-from loadtests.locust_driver import LocustDriver, locust_env
-from loadtests.run import RunSettings
+from loadtests.run.execute import RunSettings
+from loadtests.swarm.driver import LocustDriver, locust_env
+from loadtests.target.launcher import ManagedProcess, start_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from loadtests.launcher import ManagedProcess, RunningTarget, start_process
-from loadtests.locust_driver import locust_command, locust_env, wait_for_file
+from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
+from loadtests.target.launcher import ManagedProcess, RunningTarget, start_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

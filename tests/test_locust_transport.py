@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from loadtests.history import History
-from loadtests.launcher import RunningTarget
-from loadtests.locust_accounting import count_votes
-from loadtests.locust_driver import LocustDriver
-from loadtests.run import RunSettings
-from loadtests.workload import reference_workload
+from loadtests.run.execute import RunSettings
+from loadtests.swarm.accounting import count_votes
+from loadtests.swarm.driver import LocustDriver
+from loadtests.target.launcher import RunningTarget
+from loadtests.target.workload import reference_workload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from loadtests import nemesis
 from loadtests.cli import main
 from loadtests.errors import UsageError
 from loadtests.history import History
-from loadtests.launcher import TargetSpec
-from loadtests.nemesis_schedule import Schedule, parse_schedule
-from loadtests.run import RunSettings, plan
+from loadtests.nemesis import runner as nemesis
+from loadtests.nemesis.schedule import Schedule, parse_schedule
+from loadtests.run.execute import RunSettings, plan
+from loadtests.target.launcher import TargetSpec
 
 
 def settings(**overrides: Any) -> RunSettings:

@@ -1,6 +1,6 @@
 """Each nemesis against real servers: faults are recorded, verdicts stay honest, nothing is left.
 
-Runs go through :func:`loadtests.run.execute`, the very path of ``racecheck run``, with
+Runs go through :func:`loadtests.run.execute.execute`, the very path of ``racecheck run``, with
 short schedules so that the faults strike early in short loads. The rules checked:
 a restarted in-memory target is never PASS and the blame goes to the restart; stalls
 and resets make ``info`` outcomes and never turn the locked build into a FAIL; and
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from loadtests.history import Op, iter_file
-from loadtests.launcher import group_members
-from loadtests.run import RunOutcome, RunSettings, execute
+from loadtests.run.execute import RunOutcome, RunSettings, execute
+from loadtests.target.launcher import group_members
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.locust_driver import locust_env
+from loadtests.swarm.driver import locust_env
 
 pytest_plugins = ["pytester"]
 
@@ -17,8 +17,8 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     """It is loaded into every pytest session: no harness, no requests, never locust."""
     script = (
         "import sys, loadtests.pytest_plugin\n"
-        "heavy = ('loadtests.run', 'loadtests.launcher', 'locust', 'gevent', 'requests',"
-        " 'matplotlib', 'flask')\n"
+        "heavy = ('loadtests.run.execute', 'loadtests.target.launcher', 'locust', 'gevent',"
+        " 'requests', 'matplotlib', 'flask')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     done = subprocess.run(

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from loadtests.client import SessionTransport, Timeout
+from loadtests.drive.client import SessionTransport, Timeout
 from loadtests.errors import UsageError
-from loadtests.proxy import FaultProxy
-from loadtests.workload import RequestSpec
+from loadtests.nemesis.proxy import FaultProxy
+from loadtests.target.workload import RequestSpec
 
 
 class Counter(http.server.BaseHTTPRequestHandler):
@@ -92,10 +92,10 @@ def test_in_a_window_the_target_acts_but_the_client_sees_a_reset(proxy: FaultPro
 
 
 def test_a_reset_is_info_for_the_client_never_fail(proxy: FaultProxy) -> None:
-    from loadtests.client import Client
+    from loadtests.drive.client import Client
     from loadtests.history import History
-    from loadtests.workload import Counter as Workcounter
-    from loadtests.workload import Extractor, Workload
+    from loadtests.target.workload import Counter as Workcounter
+    from loadtests.target.workload import Extractor, Workload
 
     counter = Workcounter(
         "hits",

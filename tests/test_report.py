@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from loadtests.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.exitcodes import exit_code_for
+from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.cli import main
-from loadtests.exitcodes import exit_code_for
 from loadtests.history import History
 from loadtests.report import render_run
-from loadtests.rundir import result_dict, write_history, write_result
+from loadtests.run.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
-from loadtests.verdict import CheckResult, Verdict
 
 T0 = 1_764_000_000_000_000_000
 MS = 1_000_000

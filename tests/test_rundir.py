@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from loadtests import __version__
-from loadtests.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.exitcodes import exit_code_for
+from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.errors import HistoryError, UsageError
-from loadtests.exitcodes import exit_code_for
 from loadtests.history import History
-from loadtests.rundir import (
+from loadtests.run.rundir import (
     SCHEMA,
     junit_xml,
     new_run_dir,
@@ -25,7 +26,6 @@ from loadtests.rundir import (
     write_result,
 )
 from loadtests.stats import summarize
-from loadtests.verdict import CheckResult, Verdict
 
 PID = 4242
 

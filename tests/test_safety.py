@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from loadtests.errors import UnsafeTargetError, UsageError
-from loadtests.safety import check_url, is_loopback_host
+from loadtests.target.safety import check_url, is_loopback_host
 
 
 @pytest.mark.parametrize(

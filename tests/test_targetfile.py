@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import targetfile
 from loadtests.errors import TargetFileError, UsageError
-from loadtests.workload import Extractor, Matcher, RequestSpec
+from loadtests.target import targetfile
+from loadtests.target.workload import Extractor, Matcher, RequestSpec
 
 TARGETS = Path(__file__).parent / "targets"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cli_support import CliResult, racecheck
 
-from loadtests.launcher import RunningTarget, TargetSpec, start_target
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

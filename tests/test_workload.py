@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from loadtests.workload import (
+from loadtests.target.workload import (
     Extractor,
     Matcher,
     RequestSpec,

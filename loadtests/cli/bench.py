@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from loadtests.bench import SECTIONS, BenchSettings, format_table, run_bench, write_results
+from loadtests.bench.main import SECTIONS, BenchSettings, format_table, run_bench, write_results
 from loadtests.cli.exits import handle_signals, run_command
-from loadtests.rundir import new_run_dir
+from loadtests.run.rundir import new_run_dir
 
 
 @click.command("bench")

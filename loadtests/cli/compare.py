@@ -18,9 +18,9 @@ from rich.text import Text
 
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
-from loadtests.compare import Cell, Comparison, Matrix, run_matrix
-from loadtests.launcher import SERVERS
-from loadtests.run import BUILDS, DRIVERS
+from loadtests.run.compare import Cell, Comparison, Matrix, run_matrix
+from loadtests.run.execute import BUILDS, DRIVERS
+from loadtests.target.launcher import SERVERS
 
 T = TypeVar("T")
 

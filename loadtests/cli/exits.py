@@ -11,8 +11,7 @@ from typing import TypeVar
 
 import click
 
-from loadtests.errors import HarnessError, RacecheckError, UsageError
-from loadtests.exitcodes import (
+from loadtests.check.exitcodes import (
     EXIT_ERROR,
     EXIT_FAIL,
     EXIT_PASS,
@@ -21,6 +20,7 @@ from loadtests.exitcodes import (
     VERDICT_EXIT,
     exit_code_for,
 )
+from loadtests.errors import HarnessError, RacecheckError, UsageError
 
 __all__ = [
     "EXIT_ERROR",

@@ -11,7 +11,9 @@ import click
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.options import race_window_option, ready_timeout_option
 from loadtests.errors import LaunchError
-from loadtests.launcher import (
+from loadtests.run.rundir import DEFAULT_ROOT
+from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
+from loadtests.target.launcher import (
     BUILDS,
     SERVERS,
     ManagedProcess,
@@ -19,8 +21,6 @@ from loadtests.launcher import (
     start_process,
     start_target,
 )
-from loadtests.locust_driver import locust_command, locust_env, wait_for_file
-from loadtests.rundir import DEFAULT_ROOT
 
 STARTUP_TIMEOUT = 60.0
 

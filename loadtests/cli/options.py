@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from loadtests.launcher import race_window_problem
+from loadtests.target.launcher import race_window_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 

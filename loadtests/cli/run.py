@@ -10,12 +10,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from loadtests.check.exitcodes import exit_code_for
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import race_window_option, switch_interval_option
-from loadtests.exitcodes import exit_code_for
-from loadtests.launcher import SERVERS
-from loadtests.run import BUILDS, DRIVERS, RunSettings, execute
+from loadtests.run.execute import BUILDS, DRIVERS, RunSettings, execute
+from loadtests.target.launcher import SERVERS
 
 
 def print_result(result: dict[str, object], run_dir: Path) -> None:
@@ -150,7 +150,7 @@ def run_cmd(**options: object) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def check_cmd(run_dir: Path) -> None:
     """Re-check a saved run from its history.jsonl and result.json."""
-    from loadtests.rundir import recheck
+    from loadtests.run.rundir import recheck
 
     def body() -> int:
         verdict, old = recheck(run_dir)

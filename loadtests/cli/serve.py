@@ -13,7 +13,7 @@ from loadtests.cli.options import (
     switch_interval_option,
 )
 from loadtests.errors import LaunchError
-from loadtests.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
+from loadtests.target.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
 
 
 def format_serving(spec: TargetSpec, url: str) -> str:

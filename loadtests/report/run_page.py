@@ -14,7 +14,7 @@ from loadtests.report.page import Plot, plot, write_page
 from loadtests.report.reproduce import reproduce_command
 from loadtests.report.scan import Collision, HistorySeries, first_vote_ns, scan
 from loadtests.report.words import DASH, VERDICT_MEANING, check_question, choice_label, headline
-from loadtests.rundir import read_result
+from loadtests.run.rundir import read_result
 
 # Timelines stay readable when they show only the first few collisions.
 TIMELINES = 3

@@ -1,0 +1,294 @@
+"""`racecheck bench`: is racecheck ever the bottleneck? One run, every measurement.
+
+Sections (each can fail alone without losing the others):
+
+* ``load``     the requests driver against hey and wrk → ``driver_vs_hey``
+* ``locust``   Locust with 1 and 2 processes against hey → ``locust_vs_hey``
+* ``checker``  the checker on 10^5..10^7 synthetic ops → ``checker_ops_per_s``
+* ``detect``   votes until the unlocked build's first proven loss
+* ``lock``     locked against unlocked throughput per server
+
+The code lives in the package (``loadtests.bench.main*``) rather than in
+``benchmarks/`` so that an installed `racecheck bench` works outside a checkout;
+``benchmarks/`` holds the profiling script, captured tool outputs and results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench import checker as bench_checker
+from loadtests.bench import detect as bench_detect
+from loadtests.bench import load as bench_load
+from loadtests.bench import locust_bench as bench_locust
+from loadtests.bench import machine as bench_machine
+from loadtests.bench.detect import Scenario
+from loadtests.bench.load import LoadBench
+from loadtests.target.launcher import CALL_ONLY_WINDOW
+
+SCHEMA = "racecheck/bench/v1"
+SECTIONS = ("load", "locust", "checker", "detect", "lock")
+CALL_WINDOW = f"{CALL_ONLY_WINDOW:g}"
+
+TARGETS = {
+    "driver_vs_hey": 0.8,
+    "checker_ops_per_s": 1_000_000,
+    "checker_bytes_per_op": 200,
+}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Everything one bench run does; ``quick`` picks smaller, faster defaults."""
+
+    quick: bool = False
+    sections: tuple[str, ...] = SECTIONS
+    load: LoadBench = field(default_factory=LoadBench)
+    checker_in_memory: tuple[int, ...] = (10**5, 10**6, 10**7)
+    checker_streaming: tuple[int, ...] = (10**5, 10**6, 10**7)
+    checker_repeats: int = 3
+    detect_runs: int = 20
+    scenarios: tuple[Scenario, ...] = ()
+    lock_servers: tuple[str, ...] = ("werkzeug", "waitress", "gunicorn")
+
+    @classmethod
+    def for_mode(cls, quick: bool, sections: tuple[str, ...] = SECTIONS) -> BenchSettings:
+        """The quick (a few minutes) or full (the README's numbers) settings."""
+        scenarios = (
+            Scenario("default", max_votes=1000),
+            Scenario("default-burst", burst=True, max_votes=1000),
+            Scenario("call-window", CALL_WINDOW, 1e-6, max_votes=20_000),
+            Scenario("call-window-burst", CALL_WINDOW, 1e-6, burst=True, max_votes=20_000),
+        )
+        if quick:
+            return cls(
+                quick=True,
+                sections=sections,
+                load=LoadBench(
+                    votes=2000, wrk_seconds=2, rounds=3, locust_rounds=1, locust_votes=4000
+                ),
+                checker_in_memory=(10**5, 10**6),
+                checker_streaming=(10**6,),
+                checker_repeats=3,
+                detect_runs=5,
+                scenarios=scenarios,
+            )
+        return cls(
+            quick=False,
+            sections=sections,
+            load=LoadBench(votes=4000, wrk_seconds=4, rounds=7, locust_rounds=3),
+            scenarios=scenarios,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored with the results."""
+        return asdict(self)
+
+
+Progress = Callable[[str], None]
+
+
+def _section(name: str, body: Callable[[], dict[str, Any]], progress: Progress) -> dict[str, Any]:
+    """Run one section; an error is recorded in the results rather than ending the bench."""
+    started = time.monotonic()
+    load_average = bench_machine.load_average()
+    progress(f"== {name} (load average {load_average[0]})")
+    try:
+        result = body()
+    except Exception as exc:
+        progress(f"{name} failed: {type(exc).__name__}: {exc}")
+        result = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    result["seconds"] = round(time.monotonic() - started, 1)
+    result["load_average"] = load_average
+    return result
+
+
+def _detect(settings: BenchSettings, scratch: Path, progress: Progress) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for scenario in settings.scenarios:
+        out[scenario.name] = _section(
+            f"detect {scenario.name}",
+            lambda s=scenario: bench_detect.measure(  # type: ignore[misc]
+                s, settings.detect_runs, scratch=scratch, progress=progress
+            ),
+            progress,
+        )
+    return out
+
+
+def run_bench(settings: BenchSettings, scratch: Path, progress: Progress) -> dict[str, Any]:
+    """Run the chosen sections; return the results (headline keys first)."""
+    load = settings.load
+    results: dict[str, Any] = {
+        "schema": SCHEMA,
+        "mode": "quick" if settings.quick else "full",
+        "machine": bench_machine.describe(),
+        "load_average_start": bench_machine.load_average(),
+    }
+    sections: dict[str, Any] = {}
+    if "load" in settings.sections:
+        sections["load"] = _section(
+            "load", lambda: bench_load.compare_clients(load, scratch, progress), progress
+        )
+    if "locust" in settings.sections:
+        sections["locust"] = _section(
+            "locust", lambda: bench_locust.compare_locust(load, scratch, progress), progress
+        )
+    if "checker" in settings.sections:
+        sections["checker"] = _section(
+            "checker",
+            lambda: bench_checker.measure(
+                settings.checker_in_memory,
+                settings.checker_streaming,
+                scratch,
+                settings.checker_repeats,
+                progress,
+            ),
+            progress,
+        )
+    if "detect" in settings.sections:
+        sections["detect"] = _detect(settings, scratch, progress)
+    if "lock" in settings.sections:
+        sections["lock"] = _section(
+            "lock",
+            lambda: bench_load.lock_cost(
+                load,
+                scratch,
+                settings.lock_servers,  # type: ignore[arg-type]
+                progress,
+            ),
+            progress,
+        )
+    results["load_average_end"] = bench_machine.load_average()
+    headline = headline_numbers(sections)
+    return {
+        **headline,
+        "targets": targets_met(headline, sections),
+        **results,
+        "settings": settings.to_dict(),
+        "sections": sections,
+    }
+
+
+def headline_numbers(sections: dict[str, Any]) -> dict[str, Any]:
+    """The keys the issue asks for, pulled out of the sections (None: not measured)."""
+    ratios = sections.get("load", {}).get("ratios", {})
+    locust = sections.get("locust", {})
+    checker = sections.get("checker", {})
+    locust_ratios = locust.get("ratios", {}) if locust.get("available") else {}
+    return {
+        "driver_vs_hey": ratios.get(f"{bench_load.DRIVER}_vs_hey"),
+        "driver_vs_wrk": _driver_vs_wrk(sections.get("load", {})),
+        "locust_vs_hey": {
+            key.removeprefix("locust-").removesuffix("_vs_hey"): value
+            for key, value in locust_ratios.items()
+        }
+        or None,
+        "checker_ops_per_s": checker.get("checker_ops_per_s"),
+        "checker_bytes_per_op": checker.get("checker_bytes_per_op"),
+        "checker_streaming_ops_per_s": checker.get("streaming_ops_per_s"),
+        "checker_streaming_bytes_per_op": checker.get("streaming_bytes_per_op"),
+    }
+
+
+def _driver_vs_wrk(load: dict[str, Any]) -> float | None:
+    tools = load.get("tools", {})
+    driver, wrk = tools.get(bench_load.DRIVER, {}), tools.get("wrk", {})
+    runs_d, runs_w = driver.get("runs", []), wrk.get("runs", [])
+    per_round = [d["rate"] / w["rate"] for d, w in zip(runs_d, runs_w, strict=False) if w["rate"]]
+    value = bench_load.median(per_round)
+    return round(value, 3) if value is not None else None
+
+
+def targets_met(headline: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
+    """Each target of issue 7 with the measured value and whether it is met."""
+    out: dict[str, Any] = {}
+    for key, goal in TARGETS.items():
+        value = headline.get(key)
+        ok = None if value is None else (value <= goal if "bytes" in key else value >= goal)
+        out[key] = {"goal": goal, "value": value, "met": ok}
+    detect = sections.get("detect", {})
+    for name, need in (("default", 20), ("call-window", 19)):
+        row = detect.get(name, {})
+        if "runs" in row:
+            met = row["detected"] >= need * row["runs"] / 20
+            out[f"detect_{name}"] = {
+                "goal": f"{need}/20 within {row['max_votes']} votes",
+                "value": row["detection_rate"],
+                "met": met,
+            }
+    return out
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A short human summary of the results (plain text, for a terminal or a README)."""
+    lines = [f"racecheck bench ({results['mode']}) on {_machine_line(results['machine'])}", ""]
+    lines.append(f"{'measure':<34} {'value':>14}  target")
+    for key, row in results["targets"].items():
+        met = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
+        value = row["value"]
+        shown = f"{value:,.3f}" if isinstance(value, float) else f"{value}"
+        lines.append(f"{key:<34} {shown:>14}  {row['goal']} ({met})")
+    if results.get("locust_vs_hey"):
+        shown = ", ".join(f"{k}: {v}" for k, v in results["locust_vs_hey"].items())
+        lines.append(f"{'locust_vs_hey':<34} {shown:>14}  (no target)")
+    sections = results["sections"]
+    load = sections.get("load", {})
+    if "tools" in load:
+        lines += ["", f"{'client':<20} {'rate/s':>9} {'CPU µs/req':>11}"]
+        for tool, row in load["tools"].items():
+            lines.append(
+                f"{tool:<20} {row['rate_median']!s:>9} {row['cpu_us_per_request_median']!s:>11}"
+            )
+    locust = sections.get("locust", {})
+    if locust.get("available"):
+        for tool, row in locust["tools"].items():
+            name = f"{tool} (vs locust)" if tool == "hey" else tool
+            lines.append(
+                f"{name:<20} {row['rate_median']!s:>9} {row['cpu_us_per_request_median']!s:>11}"
+            )
+    elif "reason" in locust:
+        lines.append(f"locust: {locust['reason']}")
+    for row in sections.get("checker", {}).get("rows", []):
+        lines.append(
+            f"checker {row['mode']:<10} {row['ops']:>10,} ops {row['ops_per_s']:>10,} ops/s "
+            f"{row['bytes_per_op']:>6} B/op"
+        )
+    for name, row in sections.get("detect", {}).items():
+        if "runs" in row:
+            lines.append(
+                f"detect {name:<27} {row['detection_rate']:>7} within {row['max_votes']}, "
+                f"median {row['median_votes_to_detect']} votes"
+            )
+        elif "error" in row:
+            lines.append(f"detect {name:<27} error: {row['error'].splitlines()[0][:80]}")
+    for server, row in sections.get("lock", {}).items():
+        if isinstance(row, dict) and "locked_vs_unlocked" in row:
+            lines.append(
+                f"lock cost {server:<24} locked/unlocked {row['locked_vs_unlocked']} "
+                f"({row['locked_rate']}/s vs {row['unlocked_rate']}/s)"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _machine_line(machine: dict[str, Any]) -> str:
+    return (
+        f"{machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"Python {machine['python']}"
+    )
+
+
+def write_results(out: Path, results: dict[str, Any]) -> tuple[Path, Path]:
+    """results.json and summary.txt in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "results.json"
+    data.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    summary = out / "summary.txt"
+    summary.write_text(format_table(results), encoding="utf-8")
+    return data, summary

@@ -1,0 +1,171 @@
+"""The run directory: history.jsonl, result.json, junit.xml and the HTML report.
+
+See docs/run-directory.md for the format. A saved run can be re-checked
+(:func:`recheck`) and re-rendered without the target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from loadtests import __version__
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
+from loadtests.errors import HistoryError, UsageError
+from loadtests.history import History, iter_file
+
+SCHEMA = "racecheck/result/v1"
+DEFAULT_ROOT = Path("reports")
+
+
+def new_run_dir(name: str, root: Path | None = None, out: Path | None = None) -> Path:
+    """``out`` if given, else ``reports/<UTC timestamp>-<name>/``; created empty."""
+    if out is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+        out = (root or DEFAULT_ROOT) / f"{stamp}-{safe}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def result_dict(
+    verdict: Verdict,
+    final: FinalState,
+    settings: CheckSettings,
+    run_settings: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    command: str,
+    exit_code: int,
+) -> dict[str, Any]:
+    """Everything result.json holds, in a stable order."""
+    return {
+        "schema": SCHEMA,
+        "verdict": verdict.status,
+        "expected": verdict.expected,
+        "as_expected": verdict.as_expected,
+        "exit_code": exit_code,
+        "reason": verdict.reason,
+        "counts": {choice: c.to_dict() for choice, c in verdict.counts.items()},
+        "lost": verdict.lost,
+        "phantom": verdict.phantom,
+        "checks": [c.to_dict() for c in verdict.checks],
+        "final": final.to_dict(),
+        "gaps": list(settings.gaps),
+        "check_settings": asdict(settings),
+        "stats": dict(stats),
+        "settings": dict(run_settings),
+        "command": command,
+        "racecheck_version": __version__,
+    }
+
+
+def junit_xml(result: Mapping[str, Any]) -> str:
+    """One test case per check; FAIL and UNKNOWN are failures, ERROR an error."""
+    checks = result["checks"]
+    suite = ET.Element(
+        "testsuite",
+        name=f"racecheck {result['settings'].get('name', '')}".strip(),
+        tests=str(len(checks)),
+        failures=str(sum(c["status"] in ("FAIL", "UNKNOWN") for c in checks)),
+        errors=str(sum(c["status"] == "ERROR" for c in checks)),
+        skipped=str(sum(c["status"] == "SKIP" for c in checks)),
+    )
+    for c in checks:
+        case = ET.SubElement(suite, "testcase", classname="racecheck", name=c["name"])
+        body = json.dumps(c["witnesses"], indent=2) if c["witnesses"] else c["detail"]
+        if c["status"] in ("FAIL", "UNKNOWN"):
+            ET.SubElement(case, "failure", type=c["status"], message=c["detail"]).text = body
+        elif c["status"] == "ERROR":
+            ET.SubElement(case, "error", type="ERROR", message=c["detail"]).text = body
+        elif c["status"] == "SKIP":
+            ET.SubElement(case, "skipped", message=c["detail"])
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+
+
+def write_result(run_dir: Path, result: Mapping[str, Any]) -> None:
+    """Write result.json and junit.xml, then render index.html."""
+    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (run_dir / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
+    from loadtests.report import render_run  # matplotlib loads only when a report is drawn
+
+    render_run(run_dir)
+
+
+def write_history(run_dir: Path, history: History) -> Path:
+    """Write history.jsonl into the run directory."""
+    path = run_dir / "history.jsonl"
+    history.write(path)
+    return path
+
+
+def read_result(run_dir: Path) -> dict[str, Any]:
+    """Load result.json, with a message that says what to do when it is not a run."""
+    path = run_dir / "result.json"
+    if not path.is_file():
+        raise UsageError(
+            f"{run_dir} is not a run directory (no result.json); pass a folder that "
+            "`racecheck run` wrote, e.g. reports/<timestamp>-<name>"
+        )
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"{path} is not valid JSON: {exc}") from exc
+    if data.get("schema") != SCHEMA:
+        raise HistoryError(f"{path} has schema {data.get('schema')!r}; expected {SCHEMA!r}")
+    return data
+
+
+def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
+    """The saved verdict, if it is an ERROR that the checker never produced.
+
+    When the harness itself failed (a setup step refused, say), the checker never ran
+    and the history cannot show why: re-checking it would turn ERROR into UNKNOWN.
+    The checker always reports history-complete, so its absence marks such a run.
+    """
+    checks = [CheckResult.from_dict(c) for c in result.get("checks", [])]
+    if result.get("verdict") != "ERROR" or any(c.name == "history-complete" for c in checks):
+        return None
+    counts = {
+        str(choice): ChoiceCounts(c["ok"], c["fail"], c["info"], c["final"])
+        for choice, c in result.get("counts", {}).items()
+    }
+    return Verdict(
+        "ERROR",
+        tuple(checks),
+        counts,
+        result.get("expected"),
+        bool(result.get("as_expected", False)),
+        str(result.get("reason", "")),
+    )
+
+
+def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
+    """Check a saved run again from its files alone; returns the verdict and old result."""
+    result = read_result(run_dir)
+    harness_error = _harness_error(result)
+    if harness_error is not None:
+        return harness_error, result
+    raw = result.get("check_settings", {})
+    settings = CheckSettings(
+        expect=raw.get("expect"),
+        choices=tuple(raw.get("choices", ())),
+        shared_state=bool(raw.get("shared_state", False)),
+        workers=raw.get("workers"),
+        gaps=tuple(raw.get("gaps", ())),
+        interrupted=raw.get("interrupted"),
+    )
+    history_path = run_dir / "history.jsonl"
+    if not history_path.is_file():
+        raise HistoryError(f"{run_dir} has no history.jsonl; the run cannot be re-checked")
+    verdict = check(iter_file(history_path), FinalState.from_dict(result.get("final")), settings)
+    return verdict, result

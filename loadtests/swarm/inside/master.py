@@ -1,0 +1,265 @@
+"""The master side of racecheck in Locust: open the round, collect every worker's counts, check.
+
+At test start (before Locust sends any spawn message) the master picks the run
+id, run directory and vote quotas and puts them on ``parsed_options``, which
+Locust forwards to the workers. In standalone mode it also opens the round.
+At test stop it tells every worker to stop and hand in, waits (bounded) for
+each final message, then checks (standalone) or leaves a summary for the
+harness (managed). The single local runner plays this role too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from locust import __version__ as locust_version
+from locust.env import Environment
+from locust.runners import STATE_MISSING
+
+from loadtests.run.rundir import new_run_dir
+from loadtests.swarm.accounting import MasterLedger, RunSummary, WorkerFinal, collect, split_quota
+from loadtests.swarm.inside.worker import STOP_MSG, host_error
+from loadtests.swarm.options import RUN_ATTR, RacecheckOptions, RunInfo
+from loadtests.swarm.round import Round
+from loadtests.swarm.tally import tally_rows, verdict_line
+
+if TYPE_CHECKING:
+    from loadtests.swarm.inside.node import Node
+
+logger = logging.getLogger("racecheck")
+
+POLL_INTERVAL = 1.0
+LOST_WORKER_GRACE = 2.0
+
+
+@dataclass
+class MasterRun:
+    """The master's part of the current test run."""
+
+    options: RacecheckOptions
+    info: RunInfo
+    ledger: MasterLedger
+    round: Round | None
+    state: str = "running"  # running -> checking -> done
+    server: dict[str, int] | None = None
+    result: dict[str, Any] | None = None
+
+
+class MasterSide:
+    """racecheck's master role in one Locust process."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.run: MasterRun | None = None
+        self.finishing: gevent.Greenlet[Any, Any] | None = None
+
+    @property
+    def environment(self) -> Environment:
+        """This process's Locust environment."""
+        return self.node.environment
+
+    # -- test start ----------------------------------------------------------------
+
+    def start(self, options: RacecheckOptions) -> None:
+        """test_start: decide the run's identity and quotas, and open the round."""
+        self.join_finishing(60.0)  # a web UI user may start again while we still check
+        run_id = secrets.token_hex(4)
+        run_dir = (
+            options.results_dir
+            if options.managed
+            else new_run_dir(options.label, root=options.results_dir)
+        )
+        quotas = split_quota(options.votes, self._nodes()) if options.votes else None
+        info = RunInfo(run_id, str(run_dir), quotas)
+        setattr(self.environment.parsed_options, RUN_ATTR, info.to_dict())
+        round_ = None
+        if not options.managed:
+            host = str(self.environment.host or "")
+            round_ = Round(host, options.workload(), options, run_dir, self._settings(options))
+            error = host_error(self.environment, options) or round_.open()
+            if error is not None:
+                round_.setup_error = error
+                logger.error("%s; ending the test", error)
+        self.run = MasterRun(options, info, MasterLedger(run_id, quotas), round_)
+        logger.info("run %s writes to %s", run_id, run_dir)
+        if round_ is not None and round_.setup_error is not None:
+            self.node.end_test()  # votes into an unopened round would prove nothing
+        elif round_ is not None and self.environment.web_ui is not None:
+            gevent.spawn(self._poll_server, self.run)
+
+    def _nodes(self) -> list[str]:
+        if self.node.role != "master":
+            return ["local"]
+        # The workers runner.start() is about to dispatch to, in its order.
+        clients = self.node.runner.clients
+        return [w.id for w in clients.ready + clients.running + clients.spawning]
+
+    def _settings(self, options: RacecheckOptions) -> dict[str, Any]:
+        parsed = self.environment.parsed_options
+        return {
+            "name": options.label,
+            "driver": "locust",
+            "build": None if options.target else options.build,
+            "target_file": str(options.target) if options.target else None,
+            "target_url": self.environment.host,
+            "expect": options.expect,
+            "votes": options.votes,
+            "clients": getattr(parsed, "num_users", None),
+            "duration": getattr(parsed, "run_time", None),
+            "stop_timeout": self.environment.stop_timeout,
+            "locust_role": self.node.role,
+            "locust_version": locust_version,
+            "command": "locust " + " ".join(sys.argv[1:]),
+        }
+
+    def _poll_server(self, run: MasterRun) -> None:
+        """Keep the server's current tally for the Tally tab while the run lasts."""
+        assert run.round is not None
+        while run.state == "running":
+            try:
+                run.server = run.round.peek()
+            except Exception:  # a poll must never break the run: the tab shows "-"
+                logger.debug("tally poll failed", exc_info=True)
+            gevent.sleep(POLL_INTERVAL)
+
+    # -- test stop -------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """test_stop: collect and check, inline when headless (before Locust quits)."""
+        run = self.run
+        if run is None or run.state != "running":
+            return
+        run.state = "checking"
+        if self.node.headless:
+            self._finish(run)
+        else:
+            self.finishing = gevent.spawn(self._finish, run)
+
+    def join_finishing(self, timeout: float) -> None:
+        """Wait for a check that runs in the background (web UI mode)."""
+        if self.finishing is not None:
+            self.finishing.join(timeout=timeout)
+
+    def _finish(self, run: MasterRun) -> None:
+        try:
+            if self.node.role == "master":
+                self._await_finals(run)
+            gaps = tuple(run.ledger.missing())
+            if run.options.managed:
+                summary = RunSummary(run.info.run_id, tuple(run.ledger.finals.values()), gaps)
+                summary.write(Path(run.info.run_dir) / "summary.json")
+            else:
+                assert run.round is not None
+                run.result = run.round.close(collect(run.ledger.finals.values(), gaps))
+        except Exception as exc:
+            logger.exception("the check could not run")
+            run.result = {"verdict": "ERROR", "reason": str(exc), "exit_code": 4, "counts": {}}
+        finally:
+            run.state = "done"
+        if run.result is not None:
+            print(verdict_line(run.result, run.info.run_dir), flush=True)
+
+    def _await_finals(self, run: MasterRun) -> None:
+        """Stop every worker and wait until each participant's final message is in."""
+        runner = self.node.runner
+        runner.send_message(STOP_MSG, {"run_id": run.info.run_id})
+        timeout = float(self.environment.stop_timeout or 0) + run.options.final_timeout
+        deadline = time.monotonic() + timeout
+        lost_since: float | None = None
+        while (waiting := run.ledger.waiting()) and time.monotonic() < deadline:
+            gone = [
+                n
+                for n in waiting
+                if (c := runner.clients.get(n)) is None or c.state == STATE_MISSING
+            ]
+            # A worker that stopped heartbeating will not answer: give up on it soon,
+            # rather than at the deadline.
+            if len(gone) < len(waiting):
+                lost_since = None
+            elif lost_since is None:
+                lost_since = time.monotonic()
+            elif time.monotonic() - lost_since > LOST_WORKER_GRACE:
+                break
+            gevent.sleep(0.1)
+        for line in run.ledger.missing():
+            logger.error("%s", line)
+
+    # -- messages --------------------------------------------------------------------
+
+    def accept_final(self, final: WorkerFinal) -> None:
+        """A worker's final counts (or the local runner's own)."""
+        if self.run is not None:
+            self.run.ledger.accept_final(final)
+
+    def on_final(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A worker's final message."""
+        self.accept_final(WorkerFinal.from_dict(msg.data))
+
+    def on_hello(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A worker started voting in a run."""
+        if self.run is not None and msg.data.get("run_id") == self.run.info.run_id:
+            self.run.ledger.join(str(msg.node_id), str(msg.data.get("worker")))
+
+    def on_done(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A worker spent its vote quota; when all have, the test ends."""
+        if self.run is None:
+            return
+        self.run.ledger.finished_quota(str(msg.node_id), str(msg.data.get("run_id")))
+        if self.run.ledger.all_done():
+            self.node.end_test()
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        """A worker's live counts (and so, that it takes part)."""
+        if self.run is not None and isinstance(data.get("racecheck"), dict):
+            self.run.ledger.note_report(client_id, data["racecheck"])
+
+    def join_local(self, node_id: str, label: str, acked: dict[str, int]) -> None:
+        """The local runner's own worker side takes part, with live counts shared."""
+        if self.run is not None:
+            self.run.ledger.join(node_id, label)
+            self.run.ledger.live[node_id] = acked  # the dict the users update
+
+    # -- the outcome -------------------------------------------------------------------
+
+    def exit_code(self) -> int | None:
+        """The verdict's exit code for a standalone run that was checked."""
+        run = self.run
+        if run is None or run.options.managed or run.result is None:
+            return None
+        return int(run.result.get("exit_code", 4))
+
+    def tally(self) -> list[dict[str, Any]]:
+        """The Tally tab's rows for the current (or last) run."""
+        run = self.run
+        if run is None:
+            return []
+        return tally_rows(run.ledger.acked(), run.server, state=run.state, result=run.result)
+
+    def announce(self, path: Path) -> None:
+        """Write this process's ports to ``path`` once it listens (for the harness)."""
+
+        def write() -> None:
+            web_ui: Any = self.environment.web_ui
+            info: dict[str, Any] = {"pid": os.getpid(), "role": self.node.role}
+            if self.node.role == "master":
+                info["master_port"] = self.node.runner.server.port
+            if web_ui is not None:
+                for _ in range(600):  # the server binds in its own greenlet, soon
+                    if getattr(web_ui.server, "socket", None) is not None:
+                        break
+                    gevent.sleep(0.05)
+                info["web_port"] = web_ui.server.socket.getsockname()[1]
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(info), encoding="utf-8")
+            tmp.replace(path)
+
+        gevent.spawn(write)

@@ -1,0 +1,180 @@
+"""racecheck's Locust options: declared once, read once per test run.
+
+The locustfile registers these flags with Locust's parser; the driver, the
+``racecheck locust`` command and docker-compose.yml pass them. Nothing here
+imports locust, so the harness and the test suite can use the names too.
+Every flag also reads a ``LOCUST_RACECHECK_*`` environment variable (how the
+compose file sets them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import UsageError
+from loadtests.target.workload import Workload, reference_workload
+
+BUILDS = ("locked", "unlocked", "sqlite")
+EXPECTS = ("pass", "violation")
+DEFAULT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
+
+# flag -> what it does: the one list the driver, the CLI and the compose test check against.
+FLAGS: Mapping[str, str] = {
+    "--racecheck-build": "reference app build the target runs (names the run; sqlite shares state)",
+    "--racecheck-target": "a target file (TOML) describing the counters of any Flask app",
+    "--racecheck-expect": "pass, or violation when a FAIL is the expected outcome",
+    "--racecheck-results-dir": "where run directories go (managed mode: the exact directory)",
+    "--racecheck-managed": "the racecheck harness does setup, final read and check",
+    "--racecheck-vote-prefix": "prefix of every vote id (default: the run id)",
+    "--racecheck-votes": "stop after this many votes in all (0: only the run time bounds the run)",
+    "--racecheck-timeout": "seconds to wait for each reply before the vote is info",
+    "--racecheck-final-timeout": "seconds the master waits for workers' final counts after stop",
+    "--racecheck-seed": "seed of the yes/no mix",
+    "--racecheck-announce": "file where the master writes its ports once it listens",
+    "--racecheck-allow-remote": "allow a --host that is not a loopback address",
+}
+
+# Set on parsed_options by the master at test start. Locust forwards every
+# non-default option to the workers inside the spawn message, so this reaches
+# them before their own test_start: the run id, run directory and vote quotas.
+RUN_ATTR = "racecheck_run"
+
+
+def _env(flag: str) -> str:
+    return "LOCUST_" + flag.removeprefix("--").replace("-", "_").upper()
+
+
+def add_arguments(parser: Any) -> None:
+    """Register the flags on Locust's parser (a LocustArgumentParser), and loopback defaults."""
+    # Locust binds its web UI and master port to every interface by default;
+    # with racecheck's locustfile they stay on loopback unless asked otherwise.
+    parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
+    parser.add_argument(
+        "--racecheck-build",
+        choices=BUILDS,
+        default=None,
+        env_var=_env("--racecheck-build"),
+        help=FLAGS["--racecheck-build"],
+    )
+    parser.add_argument(
+        "--racecheck-expect",
+        choices=EXPECTS,
+        default="pass",
+        env_var=_env("--racecheck-expect"),
+        help=FLAGS["--racecheck-expect"],
+    )
+    parser.add_argument(
+        "--racecheck-votes",
+        type=int,
+        default=0,
+        env_var=_env("--racecheck-votes"),
+        help=FLAGS["--racecheck-votes"],
+    )
+    hidden: dict[str, dict[str, Any]] = {
+        "--racecheck-target": {"default": None},
+        "--racecheck-results-dir": {"default": "reports"},
+        "--racecheck-managed": {"action": "store_true", "default": False},
+        "--racecheck-vote-prefix": {"default": None},
+        "--racecheck-timeout": {"type": float, "default": DEFAULT_TIMEOUT},
+        "--racecheck-final-timeout": {"type": float, "default": 10.0},
+        "--racecheck-seed": {"type": int, "default": 0},
+        "--racecheck-announce": {"default": None},
+        "--racecheck-allow-remote": {"action": "store_true", "default": False},
+    }
+    for flag, extra in hidden.items():
+        parser.add_argument(
+            flag, env_var=_env(flag), help=FLAGS[flag], include_in_web_ui=False, **extra
+        )
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the master decides at test start and every worker needs to know."""
+
+    run_id: str
+    run_dir: str
+    quotas: Mapping[str, int] | None = None  # node id -> votes; None: no vote limit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form sent to the workers (msgpack-able)."""
+        return {"run_id": self.run_id, "run_dir": self.run_dir, "quotas": self.quotas}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RunInfo:
+        """Rebuild what the master sent."""
+        quotas = raw.get("quotas")
+        return cls(
+            str(raw["run_id"]),
+            str(raw["run_dir"]),
+            {str(k): int(v) for k, v in quotas.items()} if quotas is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class RacecheckOptions:
+    """The racecheck options of one test run, validated."""
+
+    build: str | None = None  # None: whatever the target runs (treated like locked)
+    target: Path | None = None
+    expect: str = "pass"
+    results_dir: Path = Path("reports")
+    managed: bool = False
+    vote_prefix: str | None = None
+    votes: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    final_timeout: float = 10.0
+    seed: int = 0
+    announce: Path | None = None
+    allow_remote: bool = False
+    run: RunInfo | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.build is not None and self.build not in BUILDS:
+            raise UsageError(f"--racecheck-build must be one of {', '.join(BUILDS)}")
+        if self.expect not in EXPECTS:
+            raise UsageError("--racecheck-expect must be pass or violation")
+        if self.votes is not None and self.votes < 1:
+            raise UsageError("--racecheck-votes must be positive (or 0 for no limit)")
+        if self.timeout <= 0 or self.final_timeout < 0:
+            raise UsageError("--racecheck-timeout must be positive, --racecheck-final-timeout >= 0")
+
+    @classmethod
+    def from_parsed(cls, parsed: Any) -> RacecheckOptions:
+        """Read the options from Locust's parsed options (a Namespace), at test start."""
+        get = vars(parsed).get if parsed is not None else {}.get
+        run = get(RUN_ATTR)
+        target = get("racecheck_target")
+        announce = get("racecheck_announce")
+        return cls(
+            build=get("racecheck_build") or None,
+            target=Path(target) if target else None,
+            expect=str(get("racecheck_expect") or "pass"),
+            results_dir=Path(get("racecheck_results_dir") or "reports"),
+            managed=bool(get("racecheck_managed")),
+            vote_prefix=get("racecheck_vote_prefix") or None,
+            votes=int(get("racecheck_votes") or 0) or None,
+            timeout=float(get("racecheck_timeout") or DEFAULT_TIMEOUT),
+            final_timeout=float(get("racecheck_final_timeout") or 0.0),
+            seed=int(get("racecheck_seed") or 0),
+            announce=Path(announce) if announce else None,
+            allow_remote=bool(get("racecheck_allow_remote")),
+            run=RunInfo.from_dict(run) if isinstance(run, Mapping) else None,
+        )
+
+    def workload(self) -> Workload:
+        """The reference app's workload, or the target file's."""
+        if self.target is not None:
+            from loadtests.target import targetfile
+
+            return targetfile.load(self.target).workload
+        return reference_workload(self.build or "locked")
+
+    @property
+    def label(self) -> str:
+        """The run's name, as in ``racecheck run``."""
+        target = self.target.stem if self.target is not None else self.build or "voting"
+        return f"{target}-locust"
