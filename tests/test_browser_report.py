@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from browser_support import launch_chromium, require_chromium
-from cli_support import racecheck
+from support.browser import launch_chromium, require_chromium
+from support.cli import racecheck
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 

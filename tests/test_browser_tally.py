@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import launch_chromium
 from playwright.sync_api import Page, expect, sync_playwright
+from support.browser import launch_chromium
 
 from loadtests.swarm.driver import locust_env, wait_for_file
 from loadtests.target.launcher import ManagedProcess, group_members, start_process

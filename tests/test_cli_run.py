@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cli_support import TAG_VARIABLE, racecheck, tagged_processes
+from support.cli import TAG_VARIABLE, racecheck, tagged_processes
 
 from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 

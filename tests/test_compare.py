@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import racecheck
 from click.testing import CliRunner
+from support.cli import racecheck
 
 from loadtests.check.checker import CheckSettings, FinalState
 from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict

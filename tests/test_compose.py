@@ -21,7 +21,7 @@ import click
 import jsonschema
 import pytest
 import yaml
-from locust_support import locust_options
+from support.locust import locust_options
 
 from loadtests.cli import main as racecheck_cli
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_hygiene_support import Interrupted, Job, wait_for
+from support.hygiene import Interrupted, Job, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import requests
+from support.hygiene import Job, listening_addresses, wait_for
 from test_hygiene import EXIT_LIMIT, assert_interrupted, assert_result_interrupted, voted
-from test_hygiene_support import Job, listening_addresses, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LOOPBACK = {"127.0.0.1", "::1"}

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import pytest
 import yaml
-from locust_support import locust_options
+from support.locust import locust_options
 
 from loadtests.cli import main as racecheck_cli
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import CliResult, racecheck
+from support.cli import CliResult, racecheck
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

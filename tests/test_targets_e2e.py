@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import CliResult, racecheck
+from support.cli import CliResult, racecheck
 
 from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 

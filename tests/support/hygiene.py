@@ -27,9 +27,9 @@ from typing import Any
 
 import psutil
 import requests
-from cli_support import TAG_VARIABLE, tagged_processes
 
 from loadtests.target.launcher import group_members
+from support.cli import TAG_VARIABLE, tagged_processes
 
 RACECHECK = str(Path(sys.executable).with_name("racecheck"))
 # Bounds for waits on a shared 2-core machine: limits, never expectations.
