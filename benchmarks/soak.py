@@ -32,9 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from loadtests.defaults import SERVERS  # noqa: E402
 from loadtests.run.execute import RunSettings, execute  # noqa: E402
 from loadtests.target.launcher import (  # noqa: E402
-    SERVERS,
     RunningTarget,
     TargetSpec,
     group_members,

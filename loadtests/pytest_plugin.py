@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from loadtests import defaults
+from loadtests.defaults import ServerName
+
 if TYPE_CHECKING:
     from loadtests.run.execute import RunOutcome
     from loadtests.target.launcher import RunningTarget
@@ -79,7 +82,8 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
     ``pythonpath``, ``health_path`` (default: /health for the reference app,
     else ready once "/" answers at all), ``ready_timeout``.
     """
-    from loadtests.target.launcher import REFERENCE_APP, TargetSpec, start_target
+    from loadtests.defaults import REFERENCE_APP
+    from loadtests.target.launcher import TargetSpec, start_target
 
     with ExitStack() as stack:
         count = 0
@@ -88,8 +92,8 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
             *,
             build: str | None = None,
             app: str | None = None,
-            server: str = "waitress",
-            threads: int = 16,
+            server: ServerName = defaults.SERVER,
+            threads: int = defaults.THREADS,
             workers: int = 1,
             env: Mapping[str, str] | None = None,
             race_window: float | None = None,
@@ -104,7 +108,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
                 variables["RACECHECK_RACE_WINDOW"] = repr(race_window)
             reference = app in (None, REFERENCE_APP)
             spec = TargetSpec(
-                server=server,  # type: ignore[arg-type]  # TargetSpec refuses unknown servers
+                server=server,
                 threads=threads,
                 workers=workers,
                 app=app or REFERENCE_APP,

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import requests
 
+from loadtests.defaults import SERVERS
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
 from loadtests.target.launcher import (
-    SERVERS,
     ManagedProcess,
     RunningTarget,
     TargetSpec,

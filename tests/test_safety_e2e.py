@@ -21,7 +21,8 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from loadtests.cli import main
-from loadtests.target.launcher import SERVERS, RunningTarget, TargetSpec, start_target
+from loadtests.defaults import SERVERS
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 
 RACECHECK = str(Path(sys.executable).with_name("racecheck"))
 REMOTE_URLS = [

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
 from loadtests.bench.load import close_resolution, reference_target
 from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.defaults import ServerName
 from loadtests.drive.client import Client, SessionTransport
 from loadtests.drive.driver import Load, RequestsDriver
 from loadtests.history import History, Op
-from loadtests.target.launcher import ServerName
 from loadtests.target.workload import reference_workload
 
 POLL_SECONDS = 0.02
@@ -146,8 +147,8 @@ def measure(
     scenario: Scenario,
     runs: int,
     server: ServerName = "waitress",
-    threads: int = 16,
-    clients: int = 32,
+    threads: int = defaults.THREADS,
+    clients: int = defaults.CLIENTS,
     scratch: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
 from loadtests.bench.tools import (
     ToolResult,
     hey_argv,
@@ -26,10 +27,11 @@ from loadtests.bench.tools import (
     wrk_argv,
     wrk_script,
 )
+from loadtests.defaults import SERVERS, ServerName
 from loadtests.drive.client import Client, SessionTransport
 from loadtests.drive.driver import Load, RequestsDriver
 from loadtests.history import History
-from loadtests.target.launcher import RunningTarget, ServerName, TargetSpec, start_target
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 from loadtests.target.workload import Workload, reference_workload
 
 DRIVER = "requests-driver"
@@ -45,8 +47,8 @@ class LoadBench:
     # arrive (hey's goroutines at once, Python threads in turns), so the rate would
     # measure lock convoys as much as clients. Lost votes do not matter here: only rates.
     build: str = "unlocked"
-    threads: int = 16
-    clients: int = 32
+    threads: int = defaults.THREADS
+    clients: int = defaults.CLIENTS
     votes: int = 3000
     wrk_seconds: int = 3
     rounds: int = 5
@@ -200,7 +202,7 @@ def _rounded(value: float | None, digits: int) -> float | None:
 def lock_cost(
     bench: LoadBench,
     scratch: Path,
-    servers: Sequence[ServerName] = ("werkzeug", "waitress", "gunicorn"),
+    servers: Sequence[ServerName] = SERVERS,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Per server: hey's rate on the locked and the unlocked build, alternating builds."""

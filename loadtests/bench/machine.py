@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.bench import tools as bench_tools
+from loadtests.defaults import SERVERS
 
-PACKAGES = ("racecheck", "requests", "urllib3", "flask", "werkzeug", "waitress", "gunicorn")
+PACKAGES = ("racecheck", "requests", "urllib3", "flask", *SERVERS)
 PACKAGES_OPTIONAL = ("locust", "orjson", "numpy")
 
 

@@ -30,7 +30,7 @@ from loadtests.bench import locust_bench as bench_locust
 from loadtests.bench import machine as bench_machine
 from loadtests.bench.detect import Scenario
 from loadtests.bench.load import LoadBench
-from loadtests.target.launcher import CALL_ONLY_WINDOW
+from loadtests.defaults import CALL_ONLY_WINDOW, SERVERS
 
 SCHEMA = "racecheck/bench/v1"
 SECTIONS = ("load", "locust", "checker", "detect", "lock")
@@ -55,7 +55,7 @@ class BenchSettings:
     checker_repeats: int = 3
     detect_runs: int = 20
     scenarios: tuple[Scenario, ...] = ()
-    lock_servers: tuple[str, ...] = ("werkzeug", "waitress", "gunicorn")
+    lock_servers: tuple[str, ...] = SERVERS
 
     @classmethod
     def for_mode(cls, quick: bool, sections: tuple[str, ...] = SECTIONS) -> BenchSettings:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
 from loadtests.check.checker import CheckSettings, FinalState
 from loadtests.history import Op, OpType, Process
 
@@ -32,7 +33,7 @@ class SynthSpec:
     """What to generate: the op count, the concurrency and how often updates are lost."""
 
     ops: int
-    clients: int = 32
+    clients: int = defaults.CLIENTS
     collision_rate: float = 0.01
     fail_rate: float = 0.002
     info_rate: float = 0.001

@@ -16,11 +16,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from loadtests import defaults
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
+from loadtests.defaults import BUILDS, DRIVERS, SERVERS
 from loadtests.run.compare import Cell, Comparison, Matrix, run_matrix
-from loadtests.run.execute import BUILDS, DRIVERS
-from loadtests.target.launcher import SERVERS
 
 T = TypeVar("T")
 
@@ -190,7 +190,7 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
 @click.option(
     "--servers",
     callback=_split(str, SERVERS),
-    default="waitress",
+    default=defaults.SERVER,
     show_default=True,
     help=f"Servers, comma-separated ({', '.join(SERVERS)}).",
 )
@@ -211,7 +211,11 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
     help="Race windows in seconds (unlocked build), e.g. 0,0.001; -1: a function call only.",
 )
 @click.option(
-    "--clients", type=click.IntRange(min=1), default=32, show_default=True, help="Clients per cell."
+    "--clients",
+    type=click.IntRange(min=1),
+    default=defaults.CLIENTS,
+    show_default=True,
+    help="Clients per cell.",
 )
 @click.option(
     "--votes",

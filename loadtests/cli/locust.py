@@ -8,19 +8,14 @@ from pathlib import Path
 
 import click
 
+from loadtests import defaults
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.options import race_window_option, ready_timeout_option
+from loadtests.defaults import BUILDS, SERVERS
 from loadtests.errors import LaunchError
 from loadtests.run.rundir import DEFAULT_ROOT
 from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
-from loadtests.target.launcher import (
-    BUILDS,
-    SERVERS,
-    ManagedProcess,
-    TargetSpec,
-    start_process,
-    start_target,
-)
+from loadtests.target.launcher import ManagedProcess, TargetSpec, start_process, start_target
 
 STARTUP_TIMEOUT = 60.0
 
@@ -118,8 +113,8 @@ def _serve(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
 )
 @click.option("--build", type=click.Choice(BUILDS), default="locked", show_default=True)
-@click.option("--server", type=click.Choice(SERVERS), default="waitress", show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--server", type=click.Choice(SERVERS), default=defaults.SERVER, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=defaults.THREADS, show_default=True)
 @click.option(
     "--web-port",
     type=click.IntRange(0, 65535),

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from loadtests.target.launcher import race_window_problem
+from loadtests.defaults import race_window_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 

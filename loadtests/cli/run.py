@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from loadtests import defaults
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import race_window_option, switch_interval_option
-from loadtests.run.execute import BUILDS, DRIVERS, RunSettings, execute
-from loadtests.target.launcher import SERVERS
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
+from loadtests.run.execute import RunSettings, execute
 
 
 def print_result(result: dict[str, object], run_dir: Path) -> None:
@@ -53,7 +54,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 @click.option(
     "--clients",
     type=click.IntRange(min=1),
-    default=32,
+    default=defaults.CLIENTS,
     show_default=True,
     help="Concurrent clients (threads or Locust users).",
 )
@@ -75,7 +76,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 )
 @click.option(
     "--expect",
-    type=click.Choice(["pass", "violation"]),
+    type=click.Choice(EXPECTS),
     default=None,
     help="violation: a FAIL is the expected outcome (exit 0), a PASS is not.",
 )
@@ -113,7 +114,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
+    default=defaults.TIMEOUT,
     show_default=True,
     help="Seconds to wait for each reply (then the op is info).",
 )

@@ -6,14 +6,16 @@ import signal
 
 import click
 
+from loadtests import defaults
 from loadtests.cli.exits import run_command
 from loadtests.cli.options import (
     race_window_option,
     ready_timeout_option,
     switch_interval_option,
 )
+from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS
 from loadtests.errors import LaunchError
-from loadtests.target.launcher import BUILDS, REFERENCE_APP, SERVERS, TargetSpec, start_target
+from loadtests.target.launcher import TargetSpec, start_target
 
 
 def format_serving(spec: TargetSpec, url: str) -> str:
@@ -61,8 +63,8 @@ def build_spec(
 @click.option(
     "--build", type=click.Choice(BUILDS), help="Reference app variant.  [default: locked]"
 )
-@click.option("--server", type=click.Choice(SERVERS), default="waitress", show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--server", type=click.Choice(SERVERS), default=defaults.SERVER, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=defaults.THREADS, show_default=True)
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="gunicorn only."
 )

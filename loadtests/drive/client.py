@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import requests
 
+from loadtests import defaults
 from loadtests.history import History, Op, OpType, Process
 from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Workload
 
@@ -32,7 +33,7 @@ class Timeout:
     """How long to wait to connect and then for the reply, in seconds."""
 
     connect: float = 3.0
-    read: float = 10.0
+    read: float = defaults.TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)

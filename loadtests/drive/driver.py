@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loadtests import defaults
 from loadtests.drive.client import Client, Reply, SessionTransport, Timeout
 from loadtests.errors import UsageError
 from loadtests.history import History
@@ -32,7 +33,7 @@ INTERRUPT_GRACE = 1.5
 class Load:
     """How hard and how long to hammer: always bounded by votes or duration."""
 
-    clients: int = 32
+    clients: int = defaults.CLIENTS
     votes: int | None = 3000
     duration: float | None = None
     burst: bool = False

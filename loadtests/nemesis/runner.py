@@ -84,7 +84,7 @@ def stall_seconds(timeout: float) -> float:
 
 def check_target(settings: RunSettings, spec: TargetSpec | None) -> None:
     """Refuse nemeses the planned target cannot take, with what to do instead."""
-    from loadtests.target.launcher import REFERENCE_APP
+    from loadtests.defaults import REFERENCE_APP
 
     names = set(settings.nemesis)
     needs = sorted(names & NEEDS_PROCESS)

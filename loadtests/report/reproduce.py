@@ -6,6 +6,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from loadtests import defaults
+
 # (settings key, flag, value the CLI assumes when the flag is absent)
 _OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("build", "--build", None),
@@ -24,7 +26,7 @@ _OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("nemesis_schedule", "--nemesis-schedule", None),
     ("race_window", "--race-window", None),
     ("switch_interval", "--switch-interval", None),
-    ("timeout", "--timeout", 10.0),
+    ("timeout", "--timeout", defaults.TIMEOUT),
     ("seed", "--seed", 0),
 )
 _FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"))

@@ -18,19 +18,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
 from loadtests.check.checker import CheckSettings, FinalState
 from loadtests.check.exitcodes import EXIT_ERROR, EXIT_FAIL, EXIT_PASS
 from loadtests.check.verdict import CheckResult, Verdict
+from loadtests.defaults import BUILDS, DRIVERS, SERVERS, race_window_problem
 from loadtests.errors import HarnessError, UsageError
-from loadtests.run.execute import BUILDS, DRIVERS, Plan, RunSettings, execute, plan
+from loadtests.run.execute import Plan, RunSettings, execute, plan
 from loadtests.run.rundir import new_run_dir, result_dict, write_result
-from loadtests.target.launcher import SERVERS, race_window_problem
 
 SCHEMA = "racecheck/compare/v1"
 DEFAULT_VOTES = 10_000
 QUICK_VOTES = 3_000
-DEFAULT_CLIENTS = 32
-DEFAULT_THREADS = 16  # what `racecheck run` gives a server when --threads is not set
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,11 @@ class Matrix:
     """What to compare: every combination of the listed values, and the shared workload."""
 
     builds: tuple[str, ...] = BUILDS
-    servers: tuple[str, ...] = ("waitress",)
+    servers: tuple[str, ...] = (defaults.SERVER,)
     threads: tuple[int, ...] = ()  # empty: the server's default
     drivers: tuple[str, ...] = ("requests",)
     race_windows: tuple[float, ...] = ()  # empty: the app's default
-    clients: int = DEFAULT_CLIENTS
+    clients: int = defaults.CLIENTS
     votes: int | None = None
     duration: float | None = None
     quick: bool = False
@@ -184,7 +183,7 @@ class Matrix:
         return {
             "builds": list(self.builds),
             "servers": list(self.servers),
-            "threads": list(self.threads) or [DEFAULT_THREADS],
+            "threads": list(self.threads) or [defaults.THREADS],
             "drivers": list(self.drivers),
             "race_windows": list(self.race_windows),
             "clients": self.clients,
@@ -206,7 +205,7 @@ def summary_row(cell: Cell, result: Mapping[str, Any], run_dir: str) -> dict[str
         "name": cell.name,
         "build": cell.build,
         "server": cell.server,
-        "threads": cell.threads or DEFAULT_THREADS,
+        "threads": cell.threads or defaults.THREADS,
         "driver": cell.driver,
         "race_window": cell.race_window,
         "verdict": verdict,

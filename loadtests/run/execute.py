@@ -19,29 +19,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from loadtests import defaults
 from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, HARNESS_TIMEOUT, REFERENCE_APP, SERVERS
 from loadtests.drive.client import Client, SessionTransport, Timeout
 from loadtests.errors import UsageError
 from loadtests.history import History, Op, merge
 from loadtests.run.rundir import new_run_dir, result_dict, write_history, write_result
 from loadtests.stats import summarize
 from loadtests.target import targetfile
-from loadtests.target.launcher import (
-    REFERENCE_APP,
-    SERVERS,
-    RunningTarget,
-    TargetSpec,
-    start_target,
-)
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 from loadtests.target.safety import check_url
 from loadtests.target.workload import Workload, reference_workload
-
-BUILDS = ("locked", "unlocked", "sqlite")
-DRIVERS = ("requests", "locust")
-EXPECTS = ("pass", "violation")
-HARNESS_TIMEOUT = 10.0  # seconds: the least the harness waits for its own requests
 
 
 @dataclass(frozen=True)
@@ -53,7 +44,7 @@ class RunSettings:
     threads: int | None = None  # None: 16, or what a target file says
     workers: int | None = None
     driver: str = "requests"
-    clients: int = 32
+    clients: int = defaults.CLIENTS
     votes: int | None = None
     duration: float | None = None
     target_url: str | None = None
@@ -68,7 +59,7 @@ class RunSettings:
     burst: bool = False
     race_window: float | None = None
     switch_interval: float | None = None
-    timeout: float = 10.0
+    timeout: float = defaults.TIMEOUT
     seed: int = 0
     name: str | None = None
     progress: bool | None = None

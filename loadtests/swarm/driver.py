@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loadtests import defaults
 from loadtests.errors import HistoryError, LaunchError
 from loadtests.history import History
 from loadtests.swarm.accounting import RunSummary, collect
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FINAL_TIMEOUT = 10.0
+FINAL_TIMEOUT = defaults.HARNESS_TIMEOUT
 STARTUP_TIMEOUT = 60.0  # importing gevent and locust is slow on a loaded machine
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
+from loadtests.defaults import BUILDS, EXPECTS
 from loadtests.errors import UsageError
 from loadtests.target.workload import Workload, reference_workload
 
-BUILDS = ("locked", "unlocked", "sqlite")
-EXPECTS = ("pass", "violation")
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = defaults.TIMEOUT
 CONNECT_TIMEOUT = 3.0
 
 # flag -> what it does: the one list the driver, the CLI and the compose test check against.
@@ -80,7 +80,7 @@ def add_arguments(parser: Any) -> None:
         "--racecheck-managed": {"action": "store_true", "default": False},
         "--racecheck-vote-prefix": {"default": None},
         "--racecheck-timeout": {"type": float, "default": DEFAULT_TIMEOUT},
-        "--racecheck-final-timeout": {"type": float, "default": 10.0},
+        "--racecheck-final-timeout": {"type": float, "default": defaults.HARNESS_TIMEOUT},
         "--racecheck-seed": {"type": int, "default": 0},
         "--racecheck-announce": {"default": None},
         "--racecheck-allow-remote": {"action": "store_true", "default": False},
@@ -126,7 +126,7 @@ class RacecheckOptions:
     vote_prefix: str | None = None
     votes: int | None = None
     timeout: float = DEFAULT_TIMEOUT
-    final_timeout: float = 10.0
+    final_timeout: float = defaults.HARNESS_TIMEOUT
     seed: int = 0
     announce: Path | None = None
     allow_remote: bool = False

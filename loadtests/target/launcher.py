@@ -24,47 +24,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Literal
 
+from loadtests import defaults
+from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
 from loadtests.target.processes import ManagedProcess, group_members, start_process
 from loadtests.target.safety import is_loopback_host as is_loopback
 
 # Re-exported: callers start Locust and tools through the launcher module.
 __all__ = [
-    "BUILDS",
-    "CALL_ONLY_WINDOW",
-    "REFERENCE_APP",
-    "SERVERS",
     "ManagedProcess",
     "RunningTarget",
-    "ServerName",
     "TargetSpec",
     "group_members",
     "is_loopback",
-    "race_window_problem",
     "start_process",
     "start_target",
 ]
-
-ServerName = Literal["werkzeug", "waitress", "gunicorn"]
-SERVERS: tuple[ServerName, ...] = ("werkzeug", "waitress", "gunicorn")
-REFERENCE_APP = "target_app:create_app"
-BUILDS = ("locked", "unlocked", "sqlite")
-# RACECHECK_RACE_WINDOW of the unlocked build: seconds of sleep between reading and writing a
-# counter, or CALL_ONLY_WINDOW for no sleep at all, just a function call.
-CALL_ONLY_WINDOW = -1.0
-MAX_RACE_WINDOW = 60.0
-
-
-def race_window_problem(seconds: float) -> str | None:
-    """Why ``seconds`` is not a race window the reference app accepts, or None."""
-    if seconds == CALL_ONLY_WINDOW or 0 <= seconds <= MAX_RACE_WINDOW:
-        return None
-    return (
-        f"race window {seconds:g}: give {CALL_ONLY_WINDOW:g} (no sleep, a function call only) "
-        f"or 0 to {MAX_RACE_WINDOW:g} seconds"
-    )
 
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -75,9 +51,9 @@ _LOG_TAIL_LINES = 20
 class TargetSpec:
     """What to launch: the app, its build and knobs, and the server that hosts it."""
 
-    server: ServerName = "waitress"
-    threads: int = 16
-    workers: int = 1
+    server: ServerName = defaults.SERVER
+    threads: int = defaults.THREADS
+    workers: int = defaults.WORKERS
     host: str = "127.0.0.1"
     port: int = 0
     app: str = REFERENCE_APP

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from loadtests import defaults
 from loadtests.target.wsgi import TargetSetupError, load_app, serve
 
 PARENT_CHECK_INTERVAL = 0.5
@@ -57,11 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m loadtests.target.serve")
     parser.add_argument("--app", required=True)
-    parser.add_argument("--server", required=True, choices=("werkzeug", "waitress", "gunicorn"))
+    parser.add_argument("--server", required=True, choices=defaults.SERVERS)
     parser.add_argument("--fd", type=int, required=True, help="an inherited listening socket")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=defaults.THREADS)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--parent-pid", type=int, required=True)
     return parser.parse_args(argv)

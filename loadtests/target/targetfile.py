@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests import defaults
+from loadtests.defaults import SERVERS, ServerName
 from loadtests.errors import TargetFileError
 from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-SERVERS = ("werkzeug", "waitress", "gunicorn")
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class TargetFile:
     workload: Workload
     app: str | None = None
     url: str | None = None
-    server: str = "waitress"
-    threads: int = 16
-    workers: int = 1
+    server: ServerName = defaults.SERVER
+    threads: int = defaults.THREADS
+    workers: int = defaults.WORKERS
     env: Mapping[str, str] | None = None
 
 
@@ -185,10 +186,13 @@ def load(path: Path) -> TargetFile:
         target.fail("app", 'give exactly one of app = "module:attr" or url = "http://..."')
     if app is not None and ":" not in app:
         target.fail("app", f'expected "module:attr" (e.g. "likes:create_app"), got {app!r}')
-    server = target.get("server", str, "waitress")
+    server = target.get("server", str, defaults.SERVER)
     if server not in SERVERS:
         target.fail("server", f"expected one of {', '.join(SERVERS)}, got {server!r}")
-    threads, workers = target.get("threads", int, 16), target.get("workers", int, 1)
+    threads, workers = (
+        target.get("threads", int, defaults.THREADS),
+        target.get("workers", int, defaults.WORKERS),
+    )
     if threads < 1:
         target.fail("threads", f"must be at least 1, got {threads}")
     if workers < 1:

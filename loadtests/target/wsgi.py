@@ -18,7 +18,7 @@ from flask.cli import NoAppException, locate_app
 from gunicorn.app.base import BaseApplication
 
 if TYPE_CHECKING:
-    from loadtests.target.launcher import ServerName
+    from loadtests.defaults import ServerName
 
 # gunicorn's own graceful period; shorter than the launcher's default grace (5 s)
 # so that a SIGTERM ends in gunicorn's clean exit rather than in our SIGKILL.

@@ -1,0 +1,78 @@
+"""Every default and domain of the harness, defined once (after Flask's ``default_config``).
+
+click options, the settings objects, the launcher, the drivers, compare, the pytest
+plugin and ``reproduce`` all read these names; none of them spells a literal of its
+own. Validation happens once, where settings are built; inner layers trust typed values.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+# The reference app's builds and race-window ceiling. target_app is the product under test
+# and never imports the harness; importing it here would load Flask into every pytest session
+# through the plugin, so tests/test_defaults.py holds the two definitions equal instead.
+Build = Literal["locked", "unlocked", "sqlite"]
+BUILDS: Final[tuple[Build, ...]] = get_args(Build)
+MAX_RACE_WINDOW: Final = 60.0
+ServerName = Literal["werkzeug", "waitress", "gunicorn"]
+SERVERS: Final[tuple[ServerName, ...]] = get_args(ServerName)
+DriverName = Literal["requests", "locust"]
+DRIVERS: Final[tuple[DriverName, ...]] = get_args(DriverName)
+Expect = Literal["pass", "violation"]
+EXPECTS: Final[tuple[Expect, ...]] = get_args(Expect)
+
+REFERENCE_APP: Final = "target_app:create_app"
+BUILD: Final[Build] = "locked"
+SERVER: Final[ServerName] = "waitress"
+DRIVER: Final[DriverName] = "requests"
+THREADS: Final = 16  # request threads per server process
+WORKERS: Final = 1  # server processes (gunicorn)
+CLIENTS: Final = 32  # concurrent clients of the load
+PROCESSES: Final = 1  # Locust worker processes
+TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
+# The harness's own requests (setup, final read) wait at least this long: they are
+# evidence, and a loaded server may be slow to answer them.
+HARNESS_TIMEOUT: Final = 10.0
+READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
+STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
+
+# The race window in the unlocked build: seconds between reading and writing a counter,
+# or CALL_ONLY_WINDOW for no sleep at all, just a function call.
+CALL_ONLY_WINDOW: Final = -1.0
+
+
+def race_window_problem(seconds: float) -> str | None:
+    """Why ``seconds`` is not a race window, or None when it is one."""
+    if seconds == CALL_ONLY_WINDOW or 0 <= seconds <= MAX_RACE_WINDOW:
+        return None
+    return (
+        f"race window {seconds:g}: give {CALL_ONLY_WINDOW:g} (no sleep, a function call only) "
+        f"or a number of seconds from 0 to {MAX_RACE_WINDOW:g}"
+    )
+
+
+__all__ = [
+    "BUILD",
+    "BUILDS",
+    "CALL_ONLY_WINDOW",
+    "CLIENTS",
+    "DRIVER",
+    "DRIVERS",
+    "EXPECTS",
+    "HARNESS_TIMEOUT",
+    "MAX_RACE_WINDOW",
+    "PROCESSES",
+    "READY_TIMEOUT",
+    "REFERENCE_APP",
+    "SERVER",
+    "SERVERS",
+    "THREADS",
+    "TIMEOUT",
+    "WORKERS",
+    "Build",
+    "DriverName",
+    "Expect",
+    "ServerName",
+    "race_window_problem",
+]
