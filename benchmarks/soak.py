@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from loadtests.defaults import SERVERS  # noqa: E402
-from loadtests.run.execute import RunSettings, execute  # noqa: E402
+from loadtests.run.execute import execute  # noqa: E402
+from loadtests.run.settings import RunSettings  # noqa: E402
 from loadtests.target.launcher import (  # noqa: E402
     RunningTarget,
     TargetSpec,

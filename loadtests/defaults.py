@@ -31,6 +31,7 @@ WORKERS: Final = 1  # server processes (gunicorn)
 CLIENTS: Final = 32  # concurrent clients of the load
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
+CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection
 # The harness's own requests (setup, final read) wait at least this long: they are
 # evidence, and a loaded server may be slow to answer them.
 HARNESS_TIMEOUT: Final = 10.0
@@ -48,7 +49,7 @@ def race_window_problem(seconds: float) -> str | None:
         return None
     return (
         f"race window {seconds:g}: give {CALL_ONLY_WINDOW:g} (no sleep, a function call only) "
-        f"or a number of seconds from 0 to {MAX_RACE_WINDOW:g}"
+        f"or 0 to {MAX_RACE_WINDOW:g} seconds"
     )
 
 
@@ -57,6 +58,7 @@ __all__ = [
     "BUILDS",
     "CALL_ONLY_WINDOW",
     "CLIENTS",
+    "CONNECT_TIMEOUT",
     "DRIVER",
     "DRIVERS",
     "EXPECTS",

@@ -129,7 +129,8 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
 @pytest.fixture
 def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RunOutcome]:
     """A function that does one run (``racecheck run``'s options) and returns its outcome."""
-    from loadtests.run.execute import RunSettings, execute
+    from loadtests.run.execute import execute
+    from loadtests.run.settings import RunSettings
 
     root = _run_root(request, tmp_path)
     count = 0

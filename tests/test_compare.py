@@ -17,10 +17,12 @@ from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
 from loadtests.cli import main
 from loadtests.cli.compare import format_cell_line, summary_table
 from loadtests.errors import LaunchError, UsageError
+from loadtests.report import render_run
 from loadtests.run import compare
 from loadtests.run.compare import Matrix, run_matrix, summary_row
-from loadtests.run.execute import RunOutcome, RunSettings
+from loadtests.run.execute import RunOutcome
 from loadtests.run.rundir import new_run_dir, result_dict, write_result
+from loadtests.run.settings import RunSettings
 
 
 def test_default_matrix_is_the_three_builds_under_waitress() -> None:
@@ -117,6 +119,7 @@ class FakeRuns:
         run_dir = new_run_dir(settings.label, out=settings.out)
         result = _result(settings, verdict, lost=37 if verdict == "FAIL" else 0)
         write_result(run_dir, result)
+        render_run(run_dir)
         return RunOutcome(None, run_dir, result["exit_code"], result)  # type: ignore[arg-type]
 
 

@@ -12,16 +12,9 @@ import pytest
 from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History
-from loadtests.swarm.accounting import (
-    MasterLedger,
-    RunSummary,
-    WorkerFinal,
-    WorkerLedger,
-    collect,
-    count_votes,
-    split_quota,
-)
-from loadtests.swarm.options import FLAGS, RUN_ATTR, RacecheckOptions, RunInfo, add_arguments
+from loadtests.swarm.accounting import MasterLedger, WorkerLedger, collect, count_votes, split_quota
+from loadtests.swarm.options import FLAGS, RacecheckOptions, add_arguments
+from loadtests.swarm.protocol import RUN_ATTR, RunInfo, RunSummary, WorkerFinal
 from loadtests.swarm.tally import COLUMNS, tally_rows, verdict_line
 
 

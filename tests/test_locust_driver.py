@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loadtests.history import History
-from loadtests.run.execute import RunSettings
+from loadtests.run.settings import RunSettings
 from loadtests.swarm.driver import LocustDriver, locust_env
 from loadtests.target.launcher import ManagedProcess, start_process
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from loadtests.history import History
-from loadtests.run.execute import RunSettings
+from loadtests.run.settings import RunSettings
 from loadtests.swarm.accounting import count_votes
 from loadtests.swarm.driver import LocustDriver
 from loadtests.target.launcher import RunningTarget

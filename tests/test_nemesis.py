@@ -15,7 +15,8 @@ from loadtests.errors import UsageError
 from loadtests.history import History
 from loadtests.nemesis import runner as nemesis
 from loadtests.nemesis.schedule import Schedule, parse_schedule
-from loadtests.run.execute import RunSettings, plan
+from loadtests.run.plan import plan
+from loadtests.run.settings import RunSettings
 from loadtests.target.launcher import TargetSpec
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from loadtests.history import Op, iter_file
-from loadtests.run.execute import RunOutcome, RunSettings, execute
+from loadtests.run.execute import RunOutcome, execute
+from loadtests.run.settings import RunSettings
 from loadtests.target.launcher import group_members
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

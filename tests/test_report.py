@@ -96,7 +96,8 @@ class Scenario:
             command,
             exit_code_for(verdict),
         )
-        write_result(run_dir, result)  # renders index.html
+        write_result(run_dir, result)
+        render_run(run_dir)
         return run_dir
 
 
@@ -218,6 +219,7 @@ def test_error_report_with_nothing_but_a_result(tmp_path: Path) -> None:
     settings = {"build": "locked", "server": "gunicorn", "driver": "requests", "votes": 10}
     result = result_dict(verdict, FinalState(None), CheckSettings(), settings, {}, "", 4)
     write_result(run_dir, result)
+    render_run(run_dir)
     html = page(run_dir)
     assert_sound(html)
     assert before(html, 'class="verdict v-ERROR"', 'id="checks"')

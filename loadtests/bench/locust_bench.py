@@ -40,7 +40,8 @@ def missing() -> str | None:
 
 def measure_locust(url: str, processes: int, bench: LoadBench, out: Path) -> ToolResult:
     """One `racecheck run --driver locust --target-url URL` run; the resolution is its own."""
-    from loadtests.run.execute import RunSettings, execute
+    from loadtests.run.execute import execute
+    from loadtests.run.settings import RunSettings
 
     settings = RunSettings(
         driver="locust",

@@ -16,7 +16,8 @@ from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import race_window_option, switch_interval_option
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
-from loadtests.run.execute import RunSettings, execute
+from loadtests.run.execute import execute
+from loadtests.run.settings import RunSettings
 
 
 def print_result(result: dict[str, object], run_dir: Path) -> None:

@@ -32,7 +32,7 @@ from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Wor
 class Timeout:
     """How long to wait to connect and then for the reply, in seconds."""
 
-    connect: float = 3.0
+    connect: float = defaults.CONNECT_TIMEOUT
     read: float = defaults.TIMEOUT
 
 

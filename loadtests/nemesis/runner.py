@@ -42,7 +42,7 @@ from loadtests.nemesis.schedule import Schedule, parse_schedule
 from loadtests.target.workload import Workload
 
 if TYPE_CHECKING:
-    from loadtests.run.execute import RunSettings
+    from loadtests.run.settings import RunSettings
     from loadtests.target.launcher import RunningTarget, TargetSpec
 
 NEMESES: tuple[str, ...] = ("kill-restart", "stall", "reset-connections")

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import defaults
-from loadtests.check.checker import CheckSettings, FinalState
-from loadtests.check.exitcodes import EXIT_ERROR, EXIT_FAIL, EXIT_PASS
-from loadtests.check.verdict import CheckResult, Verdict
+from loadtests.check.checker import CheckSettings
+from loadtests.check.exitcodes import EXIT_FAIL, EXIT_PASS
 from loadtests.defaults import BUILDS, DRIVERS, SERVERS, race_window_problem
 from loadtests.errors import HarnessError, UsageError
-from loadtests.run.execute import Plan, RunSettings, execute, plan
-from loadtests.run.rundir import new_run_dir, result_dict, write_result
+from loadtests.run.execute import execute
+from loadtests.run.plan import Plan, plan
+from loadtests.run.round import harness_failure
+from loadtests.run.rundir import new_run_dir
+from loadtests.run.settings import RunSettings
 
 SCHEMA = "racecheck/compare/v1"
 DEFAULT_VOTES = 10_000
@@ -265,19 +267,10 @@ class Comparison:
         }
 
 
-def _error_result(settings: RunSettings, message: str) -> dict[str, Any]:
-    """The result of a cell whose run could not happen, so it still gets a report."""
-    check = CheckResult("harness", "ERROR", message)
-    verdict = Verdict("ERROR", (check,), {}, settings.expect, False, message)
-    return result_dict(
-        verdict,
-        FinalState(None),
-        CheckSettings(expect=settings.expect),
-        settings.to_dict(),
-        {},
-        settings.command,
-        EXIT_ERROR,
-    )
+def _error_result(settings: RunSettings, message: str, run_dir: Path) -> dict[str, Any]:
+    """Record a cell whose run could not happen, so it still gets a report."""
+    check_settings = CheckSettings(expect=settings.expect)
+    return harness_failure(run_dir, message, check_settings, settings.to_dict()).result
 
 
 Progress = Callable[[int, Cell], None]
@@ -310,8 +303,8 @@ def run_matrix(
             try:
                 result = execute(settings, the_plan).result
             except HarnessError as exc:
-                result = _error_result(settings, str(exc))
-                write_result(new_run_dir(cell.name, out=directory / cell.name), result)
+                cell_dir = new_run_dir(cell.name, out=directory / cell.name)
+                result = _error_result(settings, str(exc), cell_dir)
             row = summary_row(cell, result, cell.name)
             comparison.rows.append(row)
             if on_done is not None:

@@ -93,12 +93,9 @@ def junit_xml(result: Mapping[str, Any]) -> str:
 
 
 def write_result(run_dir: Path, result: Mapping[str, Any]) -> None:
-    """Write result.json and junit.xml, then render index.html."""
+    """Write result.json and junit.xml (the round draws index.html from them afterwards)."""
     (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (run_dir / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
-    from loadtests.report import render_run  # matplotlib loads only when a report is drawn
-
-    render_run(run_dir)
 
 
 def write_history(run_dir: Path, history: History) -> Path:

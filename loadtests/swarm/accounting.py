@@ -20,7 +20,6 @@ no locks.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,8 @@ from typing import Any
 
 from loadtests.errors import HistoryError
 from loadtests.history import History, Op, iter_file, merge
+from loadtests.swarm.protocol import WorkerFinal, describe_worker
 
-SUMMARY_SCHEMA = "racecheck/locust-summary/v1"
 Tally = dict[str, list[int]]  # choice -> [ok, fail, info]
 
 
@@ -51,56 +50,6 @@ def split_quota(votes: int, nodes: Sequence[str]) -> dict[str, int]:
         return {}
     share, extra = divmod(votes, len(nodes))
     return {node: share + (1 if i < extra else 0) for i, node in enumerate(nodes)}
-
-
-@dataclass(frozen=True)
-class WorkerFinal:
-    """A worker's last word for one run: where its history is and what it holds."""
-
-    run_id: str
-    worker: str  # the label used in process names and vote ids, e.g. "w1"
-    node: str  # Locust's id for the worker process
-    path: str
-    ops: int
-    counts: Mapping[str, Sequence[int]]
-    closed_as_info: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The message body (msgpack- and JSON-able)."""
-        return {
-            "run_id": self.run_id,
-            "worker": self.worker,
-            "node": self.node,
-            "path": self.path,
-            "ops": self.ops,
-            "counts": {k: list(v) for k, v in self.counts.items()},
-            "closed_as_info": self.closed_as_info,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> WorkerFinal:
-        """Rebuild a final message, refusing a malformed one."""
-        try:
-            return cls(
-                str(raw["run_id"]),
-                str(raw["worker"]),
-                str(raw["node"]),
-                str(raw["path"]),
-                int(raw["ops"]),
-                {str(k): [int(n) for n in v] for k, v in raw["counts"].items()},
-                int(raw.get("closed_as_info", 0)),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise HistoryError(f"malformed final message from a Locust worker: {exc}") from exc
-
-    def describe(self) -> str:
-        """How gaps and logs name this worker."""
-        return describe_worker(self.worker, self.node)
-
-
-def describe_worker(worker: str, node: str) -> str:
-    """A worker's name for people: its label and Locust's id for it."""
-    return f"Locust worker {worker} ({node})"
 
 
 class WorkerLedger:
@@ -282,39 +231,3 @@ def collect(finals: Iterable[WorkerFinal], gaps: Iterable[str] = ()) -> Collecte
         histories.append(ops)
     merged = merge(histories, driver="locust").ops()
     return Collected(merged, tuple(found), len(histories))
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a managed Locust run leaves for the harness: the finals and the gaps."""
-
-    run_id: str
-    finals: tuple[WorkerFinal, ...]
-    gaps: tuple[str, ...] = ()
-
-    def write(self, path: Path) -> None:
-        """Write summary.json (atomically: the harness never reads half of it)."""
-        body = {
-            "schema": SUMMARY_SCHEMA,
-            "run_id": self.run_id,
-            "finals": [f.to_dict() for f in self.finals],
-            "gaps": list(self.gaps),
-        }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-
-    @classmethod
-    def read(cls, path: Path) -> RunSummary:
-        """Load summary.json; raise HistoryError when it is missing or malformed."""
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise HistoryError(f"cannot read the Locust run summary {path}: {exc}") from exc
-        if not isinstance(raw, Mapping) or raw.get("schema") != SUMMARY_SCHEMA:
-            raise HistoryError(f"{path} is not a racecheck Locust summary ({SUMMARY_SCHEMA})")
-        return cls(
-            str(raw.get("run_id")),
-            tuple(WorkerFinal.from_dict(f) for f in raw.get("finals", ())),
-            tuple(str(g) for g in raw.get("gaps", ())),
-        )

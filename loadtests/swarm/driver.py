@@ -26,16 +26,17 @@ from typing import TYPE_CHECKING
 from loadtests import defaults
 from loadtests.errors import HistoryError, LaunchError
 from loadtests.history import History
-from loadtests.swarm.accounting import RunSummary, collect
+from loadtests.swarm.accounting import collect
 from loadtests.swarm.options import CONNECT_TIMEOUT
+from loadtests.swarm.protocol import RunSummary
 from loadtests.target.launcher import ManagedProcess, start_process
 from loadtests.target.workload import Workload
 
 if TYPE_CHECKING:
-    from loadtests.run.execute import RunSettings
+    from loadtests.run.settings import RunSettings
 
-LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FINAL_TIMEOUT = defaults.HARNESS_TIMEOUT
 STARTUP_TIMEOUT = 60.0  # importing gevent and locust is slow on a loaded machine
 

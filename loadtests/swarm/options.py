@@ -17,10 +17,12 @@ from typing import Any
 from loadtests import defaults
 from loadtests.defaults import BUILDS, EXPECTS
 from loadtests.errors import UsageError
+from loadtests.swarm.protocol import RUN_ATTR, RunInfo
+from loadtests.target.safety import check_url
 from loadtests.target.workload import Workload, reference_workload
 
 DEFAULT_TIMEOUT = defaults.TIMEOUT
-CONNECT_TIMEOUT = 3.0
+CONNECT_TIMEOUT = defaults.CONNECT_TIMEOUT
 
 # flag -> what it does: the one list the driver, the CLI and the compose test check against.
 FLAGS: Mapping[str, str] = {
@@ -41,7 +43,6 @@ FLAGS: Mapping[str, str] = {
 # Set on parsed_options by the master at test start. Locust forwards every
 # non-default option to the workers inside the spawn message, so this reaches
 # them before their own test_start: the run id, run directory and vote quotas.
-RUN_ATTR = "racecheck_run"
 
 
 def _env(flag: str) -> str:
@@ -88,29 +89,6 @@ def add_arguments(parser: Any) -> None:
     for flag, extra in hidden.items():
         parser.add_argument(
             flag, env_var=_env(flag), help=FLAGS[flag], include_in_web_ui=False, **extra
-        )
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What the master decides at test start and every worker needs to know."""
-
-    run_id: str
-    run_dir: str
-    quotas: Mapping[str, int] | None = None  # node id -> votes; None: no vote limit
-
-    def to_dict(self) -> dict[str, Any]:
-        """The form sent to the workers (msgpack-able)."""
-        return {"run_id": self.run_id, "run_dir": self.run_dir, "quotas": self.quotas}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> RunInfo:
-        """Rebuild what the master sent."""
-        quotas = raw.get("quotas")
-        return cls(
-            str(raw["run_id"]),
-            str(raw["run_dir"]),
-            {str(k): int(v) for k, v in quotas.items()} if quotas is not None else None,
         )
 
 
@@ -164,6 +142,14 @@ class RacecheckOptions:
             allow_remote=bool(get("racecheck_allow_remote")),
             run=RunInfo.from_dict(run) if isinstance(run, Mapping) else None,
         )
+
+    def host_error(self, host: str | None) -> str | None:
+        """Why Locust's host may not be loaded (not loopback, no --racecheck-allow-remote)."""
+        try:
+            check_url(str(host or ""), self.allow_remote)
+        except UsageError as exc:
+            return f"Locust's host {host!r}: {exc}"
+        return None
 
     def workload(self) -> Workload:
         """The reference app's workload, or the target file's."""

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 _LOG_TAIL_LINES = 20
 
 

@@ -9,8 +9,8 @@ from locust.env import Environment
 
 from loadtests.errors import RacecheckError
 from loadtests.swarm.inside.node import NODE_ATTR, Node, default_stop_timeout
-from loadtests.swarm.inside.worker import DONE_MSG, FINAL_MSG, HELLO_MSG, STOP_MSG
 from loadtests.swarm.options import RacecheckOptions, add_arguments
+from loadtests.swarm.protocol import DONE_MSG, FINAL_MSG, HELLO_MSG, STOP_MSG
 
 logger = logging.getLogger("racecheck")
 

@@ -25,15 +25,16 @@ from locust import __version__ as locust_version
 from locust.env import Environment
 from locust.runners import STATE_MISSING
 
+from loadtests.check.checker import CheckSettings
+from loadtests.run.round import Round
 from loadtests.run.rundir import new_run_dir
-from loadtests.swarm.accounting import MasterLedger, RunSummary, WorkerFinal, collect, split_quota
-from loadtests.swarm.inside.worker import STOP_MSG, host_error
-from loadtests.swarm.options import RUN_ATTR, RacecheckOptions, RunInfo
-from loadtests.swarm.round import Round
+from loadtests.swarm.accounting import Collected, MasterLedger, collect, split_quota
+from loadtests.swarm.options import RacecheckOptions
+from loadtests.swarm.protocol import RUN_ATTR, STOP_MSG, RunInfo, RunSummary, WorkerFinal
 from loadtests.swarm.tally import tally_rows, verdict_line
 
 if TYPE_CHECKING:
-    from loadtests.swarm.inside.node import Node
+    from loadtests.swarm.inside.seat import Seat
 
 logger = logging.getLogger("racecheck")
 
@@ -49,6 +50,7 @@ class MasterRun:
     info: RunInfo
     ledger: MasterLedger
     round: Round | None
+    settings: dict[str, Any]
     state: str = "running"  # running -> checking -> done
     server: dict[str, int] | None = None
     result: dict[str, Any] | None = None
@@ -57,7 +59,7 @@ class MasterRun:
 class MasterSide:
     """racecheck's master role in one Locust process."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Seat) -> None:
         self.node = node
         self.run: MasterRun | None = None
         self.finishing: gevent.Greenlet[Any, Any] | None = None
@@ -84,12 +86,14 @@ class MasterSide:
         round_ = None
         if not options.managed:
             host = str(self.environment.host or "")
-            round_ = Round(host, options.workload(), options, run_dir, self._settings(options))
-            error = host_error(self.environment, options) or round_.open()
+            round_ = Round(host, options.workload(), run_dir, options.timeout)
+            error = options.host_error(self.environment.host) or round_.open()
             if error is not None:
                 round_.setup_error = error
                 logger.error("%s; ending the test", error)
-        self.run = MasterRun(options, info, MasterLedger(run_id, quotas), round_)
+        self.run = MasterRun(
+            options, info, MasterLedger(run_id, quotas), round_, self._settings(options)
+        )
         logger.info("run %s writes to %s", run_id, run_dir)
         if round_ is not None and round_.setup_error is not None:
             self.node.end_test()  # votes into an unopened round would prove nothing
@@ -159,7 +163,7 @@ class MasterSide:
                 summary.write(Path(run.info.run_dir) / "summary.json")
             else:
                 assert run.round is not None
-                run.result = run.round.close(collect(run.ledger.finals.values(), gaps))
+                run.result = self._close(run, collect(run.ledger.finals.values(), gaps))
         except Exception as exc:
             logger.exception("the check could not run")
             run.result = {"verdict": "ERROR", "reason": str(exc), "exit_code": 4, "counts": {}}
@@ -167,6 +171,20 @@ class MasterSide:
             run.state = "done"
         if run.result is not None:
             print(verdict_line(run.result, run.info.run_dir), flush=True)
+
+    def _close(self, run: MasterRun, collected: Collected) -> dict[str, Any]:
+        """Stop the round, read the final tally, and record the run (the one round code)."""
+        assert run.round is not None
+        run.round.close()
+        workload = run.round.workload
+        settings = CheckSettings(
+            expect=run.options.expect,
+            choices=workload.choices,
+            shared_state=workload.shared_state,
+            gaps=collected.gaps,
+        )
+        run_settings = {**run.settings, "workers": collected.workers}
+        return run.round.record(collected.ops, settings, run_settings, "locust").result
 
     def _await_finals(self, run: MasterRun) -> None:
         """Stop every worker and wait until each participant's final message is in."""

@@ -16,21 +16,16 @@ from typing import TYPE_CHECKING, Any
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
-from loadtests.errors import RacecheckError, UsageError
-from loadtests.swarm.accounting import WorkerFinal, WorkerLedger, describe_worker
+from loadtests.errors import RacecheckError
+from loadtests.swarm.accounting import WorkerLedger
 from loadtests.swarm.options import RacecheckOptions
-from loadtests.target.safety import check_url
+from loadtests.swarm.protocol import DONE_MSG, FINAL_MSG, HELLO_MSG, WorkerFinal, describe_worker
 from loadtests.target.workload import Workload
 
 if TYPE_CHECKING:
-    from loadtests.swarm.inside.node import Node
+    from loadtests.swarm.inside.seat import Seat
 
 logger = logging.getLogger("racecheck")
-
-STOP_MSG = "racecheck_stop"
-FINAL_MSG = "racecheck_final"
-HELLO_MSG = "racecheck_hello"
-DONE_MSG = "racecheck_done"
 
 
 @dataclass(frozen=True)
@@ -42,19 +37,10 @@ class WorkerRun:
     ledger: WorkerLedger
 
 
-def host_error(environment: Environment, options: RacecheckOptions) -> str | None:
-    """Why Locust's host may not be loaded (not loopback, no --racecheck-allow-remote)."""
-    try:
-        check_url(str(environment.host or ""), options.allow_remote)
-    except UsageError as exc:
-        return f"Locust's host {environment.host!r}: {exc}"
-    return None
-
-
 class WorkerSide:
     """racecheck's worker role in one Locust process."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Seat) -> None:
         self.node = node
         self.run: WorkerRun | None = None
 
@@ -72,7 +58,7 @@ class WorkerSide:
         index = int(getattr(runner, "worker_index", 0))
         label = f"w{index}" if index >= 0 else f"w-{node_id[-6:]}"
         quota = None if info.quotas is None else info.quotas.get(node_id, 0)
-        error = host_error(self.node.environment, options)
+        error = options.host_error(self.node.environment.host)
         if error is not None:
             # The worker enforces it too: the master's check cannot stop its users.
             logger.error("this worker sends no votes: %s", error)

@@ -1,0 +1,175 @@
+"""One round, the harness's part of every run: open, (load), close, then record.
+
+``racecheck run`` (both drivers) and the Locust master of a standalone Locust run
+go through this one class, so they share the setup wording, the harness's
+timeouts, the error verdict and, above all, the order of the record: the
+history is on disk before anything judges it, a checker that raises becomes an
+ERROR verdict instead of a lost run (Jepsen's ``check-safe``), and the report is
+drawn last, from the files alone.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from loadtests import defaults
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.exitcodes import exit_code_for
+from loadtests.check.verdict import CheckResult, Verdict
+from loadtests.drive.client import Client, SessionTransport, Timeout
+from loadtests.history import History, Op, merge
+from loadtests.run.rundir import result_dict, write_history, write_result
+from loadtests.stats import summarize
+from loadtests.target.workload import Workload
+
+
+def harness_timeout(load_timeout: float, read_timeout: float | None = None) -> Timeout:
+    """How long the harness's own requests wait.
+
+    ``--timeout`` is for the load (a short one turns slow votes into info); setup,
+    teardown and the final read are evidence and get at least the default, since the
+    target may still be working off votes whose clients gave up. After Ctrl-C the
+    caller passes a short ``read_timeout``: the user wants out now.
+    """
+    read = max(load_timeout, defaults.HARNESS_TIMEOUT) if read_timeout is None else read_timeout
+    return Timeout(connect=min(defaults.CONNECT_TIMEOUT, read), read=read)
+
+
+def error_verdict(name: str, detail: str, expect: str | None) -> Verdict:
+    """The verdict of a run the harness could not complete (never a checker's)."""
+    return Verdict("ERROR", (CheckResult(name, "ERROR", detail),), {}, expect, False, detail)
+
+
+def check_safely(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Verdict:
+    """The checker's verdict, or ERROR with the traceback when a check raised."""
+    try:
+        return check(ops, final, settings)
+    except Exception as exc:  # a judge that crashes must never destroy the evidence
+        detail = f"the checker raised {type(exc).__name__}: {exc} (the history is saved)"
+        result = CheckResult(
+            "checker", "ERROR", detail, ({"traceback": traceback.format_exc()},), 1
+        )
+        return Verdict("ERROR", (result,), {}, settings.expect, False, detail)
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a round leaves behind: the verdict, result.json's content and the exit code."""
+
+    verdict: Verdict
+    result: dict[str, Any]
+    exit_code: int
+
+
+class Round:
+    """The harness's side of one run against a target at ``url``."""
+
+    def __init__(
+        self, url: str, workload: Workload, run_dir: Path, load_timeout: float = defaults.TIMEOUT
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.workload = workload
+        self.run_dir = run_dir
+        self.load_timeout = load_timeout
+        self.harness = History("harness")
+        self.final = FinalState(None)
+        self.setup_error: str | None = None
+
+    def client(self, read_timeout: float | None = None, history: History | None = None) -> Client:
+        """A client for the harness's own requests, recorded in its history."""
+        transport = SessionTransport(timeout=harness_timeout(self.load_timeout, read_timeout))
+        record = self.harness if history is None else history
+        return Client(transport, self.url, self.workload, record, "harness")
+
+    def open(self) -> str | None:
+        """Send the workload's setup steps (start a resolution); the error, if one failed."""
+        client = self.client()
+        for step in self.workload.setup:
+            op = client.step(step)
+            if op.type != "ok":
+                self.setup_error = (
+                    f"setup step {step.f!r} was not acknowledged by {self.url}: {op.value}"
+                )
+                return self.setup_error
+        return None
+
+    def peek(self) -> dict[str, int] | None:
+        """The server's current counts, read off the record (for the live Tally tab)."""
+        op = self.client(history=History("harness")).read()
+        if op.type != "ok" or not isinstance(op.value, Mapping):
+            return None
+        return dict(op.value["counts"])
+
+    def close(self, read_timeout: float | None = None) -> FinalState:
+        """Send the teardown steps (stop the resolution) and read the final state."""
+        if self.setup_error is not None:
+            return self.final
+        client = self.client(read_timeout)
+        for step in self.workload.teardown:
+            client.step(step)
+        invoked = time.time_ns()
+        self.final = FinalState.from_read(client.read(), invoked)
+        return self.final
+
+    def record(
+        self,
+        load: Iterable[Op],
+        settings: CheckSettings,
+        run_settings: Mapping[str, Any],
+        driver: str,
+    ) -> Record:
+        """Write the history, check it safely, write result.json and junit.xml, render."""
+        ops = merge([self.harness.ops(), load], driver=driver).ops()
+        write_history(self.run_dir, History(driver, ops))
+        if self.setup_error is not None:
+            verdict = error_verdict("setup", self.setup_error, settings.expect)
+        else:
+            verdict = check_safely(ops, self.final, settings)
+            if settings.interrupted and verdict.status == "UNKNOWN":
+                # Other checks may be unknown too, but only because the run was cut short.
+                verdict = replace(verdict, reason=verdict.check("interrupted").detail)
+        return finish(self.run_dir, verdict, self.final, settings, run_settings, summarize(ops))
+
+
+def finish(
+    run_dir: Path,
+    verdict: Verdict,
+    final: FinalState,
+    settings: CheckSettings,
+    run_settings: Mapping[str, Any],
+    stats: Mapping[str, Any] | None = None,
+) -> Record:
+    """Write result.json and junit.xml for a verdict, then draw index.html from them."""
+    exit_code = exit_code_for(verdict)
+    result = result_dict(
+        verdict,
+        final,
+        settings,
+        run_settings,
+        dict(stats or {}),
+        str(run_settings.get("command", "")),
+        exit_code,
+    )
+    write_result(run_dir, result)
+    render(run_dir)
+    return Record(verdict, result, exit_code)
+
+
+def render(run_dir: Path) -> None:
+    """Draw the run's index.html from its files (matplotlib loads only now)."""
+    from loadtests.report import render_run
+
+    render_run(run_dir)
+
+
+def harness_failure(
+    run_dir: Path, message: str, settings: CheckSettings, run_settings: Mapping[str, Any]
+) -> Record:
+    """Record a run that could not happen (a target that never started), so CI has a result."""
+    verdict = error_verdict("harness", message, settings.expect)
+    return finish(run_dir, verdict, FinalState(None), settings, run_settings)

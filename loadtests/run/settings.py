@@ -1,0 +1,97 @@
+"""The settings of one run: every option, validated once, when built.
+
+Conflicting options are refused here, before anything starts; the layers below
+trust the typed values. The CLI, compare, the pytest plugin and bench build these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from loadtests import defaults
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
+from loadtests.errors import UsageError
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every option of one run. Invalid combinations are refused here, at construction."""
+
+    build: str = "locked"
+    server: str | None = None  # None: waitress, or what a target file says
+    threads: int | None = None  # None: 16, or what a target file says
+    workers: int | None = None
+    driver: str = "requests"
+    clients: int = defaults.CLIENTS
+    votes: int | None = None
+    duration: float | None = None
+    target_url: str | None = None
+    app: str | None = None
+    target_file: Path | None = None
+    expect: str | None = None
+    processes: int = 1
+    nemesis: tuple[str, ...] = ()
+    nemesis_schedule: str | None = None
+    allow_remote: bool = False
+    out: Path | None = None
+    burst: bool = False
+    race_window: float | None = None
+    switch_interval: float | None = None
+    timeout: float = defaults.TIMEOUT
+    seed: int = 0
+    name: str | None = None
+    progress: bool | None = None
+    command: str = ""
+
+    def __post_init__(self) -> None:
+        if self.build not in BUILDS:
+            raise UsageError(f"--build must be one of {', '.join(BUILDS)}, got {self.build!r}")
+        if self.server is not None and self.server not in SERVERS:
+            raise UsageError(f"--server must be one of {', '.join(SERVERS)}, got {self.server!r}")
+        if self.driver not in DRIVERS:
+            raise UsageError(f"--driver must be one of {', '.join(DRIVERS)}, got {self.driver!r}")
+        if self.expect is not None and self.expect not in EXPECTS:
+            raise UsageError(f"--expect must be pass or violation, got {self.expect!r}")
+        if (self.votes is None) == (self.duration is None):
+            raise UsageError("give exactly one of --votes N or --duration SECONDS")
+        if self.votes is not None and self.votes < 1:
+            raise UsageError("--votes must be at least 1")
+        if self.duration is not None and not 0 < self.duration <= 24 * 3600:
+            raise UsageError("--duration must be between 0 and 86400 seconds")
+        if self.clients < 1:
+            raise UsageError("--clients must be at least 1")
+        targets = [x for x in (self.target_url, self.app, self.target_file) if x is not None]
+        if len(targets) > 1:
+            raise UsageError("give at most one of --target-url, --app and --target")
+        if self.processes < 1:
+            raise UsageError("--processes must be at least 1")
+        if self.processes > 1 and self.driver != "locust":
+            raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
+        if self.workers is not None and self.workers > 1 and self.server not in (None, "gunicorn"):
+            raise UsageError("--workers > 1 needs --server gunicorn (only it forks workers)")
+        if self.timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
+        if self.target_url is not None and (self.race_window or self.switch_interval):
+            raise UsageError(
+                "--race-window/--switch-interval configure a target racecheck starts; "
+                "they cannot reach one already running at --target-url"
+            )
+
+    @property
+    def label(self) -> str:
+        """A short name for the run directory and reports."""
+        if self.name:
+            return self.name
+        target = self.target_file.stem if self.target_file else self.build
+        return f"{target}-{self.server or 'default'}-{self.driver}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form stored in result.json."""
+        data = asdict(self)
+        data["target_file"] = str(self.target_file) if self.target_file else None
+        data["out"] = str(self.out) if self.out else None
+        data["nemesis"] = list(self.nemesis)
+        data["name"] = self.label
+        return data
