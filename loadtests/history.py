@@ -22,7 +22,6 @@ from loadtests.errors import HistoryError
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 OP_TYPES: frozenset[str] = frozenset({"invoke", "ok", "fail", "info"})
-COMPLETIONS: frozenset[str] = frozenset({"ok", "fail", "info"})
 Process = int | str
 
 

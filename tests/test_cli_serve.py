@@ -17,8 +17,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.cli import main
-from loadtests.cli.exits import EXIT_ERROR, EXIT_USAGE
 from loadtests.target.launcher import group_members
 
 APPS = Path(__file__).parent / "apps"

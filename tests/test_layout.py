@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import loadtests
@@ -88,3 +90,17 @@ def test_only_swarm_inside_and_the_locustfile_import_locust() -> None:
     assert {
         m for m in importers if m not in allowed and not m.startswith("loadtests.swarm.inside")
     } == set()
+
+
+def test_the_public_face_names_what_it_promises_and_loads_lazily() -> None:
+    """Every public name resolves, and ``import loadtests`` loads none of them."""
+    script = (
+        "import sys, loadtests\n"
+        "print(sorted(m for m in sys.modules if m.startswith('loadtests.')))\n"
+        "for name in loadtests.__all__: getattr(loadtests, name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    assert set(loadtests.__all__) == {*loadtests._PUBLIC, "__version__"}

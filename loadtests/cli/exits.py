@@ -11,28 +11,8 @@ from typing import TypeVar
 
 import click
 
-from loadtests.check.exitcodes import (
-    EXIT_ERROR,
-    EXIT_FAIL,
-    EXIT_PASS,
-    EXIT_UNKNOWN,
-    EXIT_USAGE,
-    VERDICT_EXIT,
-    exit_code_for,
-)
+from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.errors import HarnessError, RacecheckError, UsageError
-
-__all__ = [
-    "EXIT_ERROR",
-    "EXIT_FAIL",
-    "EXIT_PASS",
-    "EXIT_UNKNOWN",
-    "EXIT_USAGE",
-    "VERDICT_EXIT",
-    "exit_code_for",
-    "handle_signals",
-    "run_command",
-]
 
 T = TypeVar("T")
 

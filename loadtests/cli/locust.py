@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from loadtests import defaults
-from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
+from loadtests.check.exitcodes import EXIT_UNKNOWN
+from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.options import race_window_option, ready_timeout_option
 from loadtests.defaults import BUILDS, SERVERS
 from loadtests.errors import LaunchError

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from loadtests.cli.exits import EXIT_PASS, handle_signals, run_command
+from loadtests.check.exitcodes import EXIT_PASS
+from loadtests.cli.exits import handle_signals, run_command
 from loadtests.errors import HistoryError, UsageError
 
 

@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 
 from loadtests import defaults
-from loadtests.check.exitcodes import exit_code_for
-from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
+from loadtests.check.exitcodes import EXIT_UNKNOWN, exit_code_for
+from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import race_window_option, switch_interval_option
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS

@@ -109,10 +109,3 @@ def legend(ax: Axes, **options: Any) -> None:
             "fontsize": 8,
         }
         ax.legend(handles, labels, **{**settings, **options})
-
-
-def no_data(fig: Figure, message: str) -> None:
-    """Write a centred message into an empty figure."""
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", color=MUTED, transform=ax.transAxes)

@@ -9,7 +9,6 @@ down and make their throughput meaningless.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import time
@@ -96,11 +95,6 @@ class Matrix:
                 raise UsageError(f"--race-windows: {problem}")
         if self.votes is not None and self.duration is not None:
             raise UsageError("give at most one of --votes N and --duration SECONDS")
-        if "locust" in self.drivers and importlib.util.find_spec("loadtests.swarm.driver") is None:
-            raise UsageError(
-                "--drivers locust needs the Locust driver, which this racecheck does not "
-                "have yet; use --drivers requests"
-            )
 
     @property
     def workload_votes(self) -> int | None:
