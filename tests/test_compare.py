@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -75,12 +74,6 @@ def test_cell_settings_repeat_as_an_ordinary_run(tmp_path: Path) -> None:
 def test_matrix_refuses_what_cannot_work(options: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         Matrix(**options)
-
-
-def test_locust_driver_is_refused_while_it_does_not_exist(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(UsageError, match="Locust driver"):
-        Matrix(drivers=("requests", "locust"))
 
 
 def _result(settings: RunSettings, verdict: str, lost: int = 0) -> dict[str, Any]:

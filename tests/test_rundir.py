@@ -15,6 +15,7 @@ from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History
+from loadtests.run.round import finish
 from loadtests.run.rundir import (
     SCHEMA,
     junit_xml,
@@ -52,16 +53,13 @@ def saved_run(tmp_path: Path, history: History, final: FinalState, **settings: A
     verdict = check(history.ops(), final, check_settings)
     run_dir = new_run_dir("unit", out=tmp_path / "run")
     write_history(run_dir, history)
-    result = result_dict(
-        verdict,
-        final,
-        check_settings,
-        {"build": "unlocked", "server": "waitress", "name": "unit"},
-        summarize(history.ops()),
-        "racecheck run --build unlocked",
-        exit_code_for(verdict),
-    )
-    write_result(run_dir, result)
+    run_settings = {
+        "build": "unlocked",
+        "server": "waitress",
+        "name": "unit",
+        "command": "racecheck run --build unlocked",
+    }
+    finish(run_dir, verdict, final, check_settings, run_settings, summarize(history.ops()))
     return run_dir
 
 
