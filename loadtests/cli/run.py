@@ -164,6 +164,8 @@ def check_cmd(run_dir: Path) -> None:
             checks=[c.to_dict() for c in verdict.checks],
             lost=verdict.lost,
             phantom=verdict.phantom,
+            shortfall=verdict.shortfall,
+            overwritten=verdict.overwritten,
         )
         print_result(result, run_dir)
         if verdict.status != old["verdict"]:
