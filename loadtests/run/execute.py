@@ -57,6 +57,7 @@ class RunSettings:
     allow_remote: bool = False
     out: Path | None = None
     burst: bool = False
+    read_every: int | None = None  # None: the target file's, else defaults.READ_EVERY
     race_window: float | None = None
     switch_interval: float | None = None
     timeout: float = defaults.TIMEOUT
@@ -91,6 +92,8 @@ class RunSettings:
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
         if self.workers is not None and self.workers > 1 and self.server not in (None, "gunicorn"):
             raise UsageError("--workers > 1 needs --server gunicorn (only it forks workers)")
+        if self.read_every is not None and self.read_every < 0:
+            raise UsageError("--read-every must be 0 (no reads during the run) or more")
         if self.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
         if self.target_url is not None and (self.race_window or self.switch_interval):
@@ -168,6 +171,14 @@ def plan(settings: RunSettings) -> Plan:
 
 
 def _resolve(settings: RunSettings) -> Plan:
+    the_plan = _resolve_target(settings)
+    if settings.read_every is None:
+        return the_plan
+    workload = dataclasses.replace(the_plan.workload, read_every=settings.read_every)
+    return dataclasses.replace(the_plan, workload=workload)
+
+
+def _resolve_target(settings: RunSettings) -> Plan:
     env = _target_env(settings)
     server = settings.server or "waitress"
     threads = settings.threads or 16
