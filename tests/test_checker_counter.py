@@ -231,3 +231,9 @@ def test_phantoms_never_cancel_proven_losses() -> None:
     yes = verdict.counts["yes"]
     assert (yes.shortfall, yes.overwritten, yes.lost) == (0, 1, 1)
     assert verdict.lost == 1
+
+
+def test_a_pass_is_explained_by_the_bounds() -> None:
+    verdict = judge(acked(3), final({"yes": 3}))
+    assert verdict.status == "PASS"
+    assert verdict.reason == verdict.check("bounds").detail

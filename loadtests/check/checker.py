@@ -49,7 +49,7 @@ CHECKS: tuple[Check, ...] = (
         checks.history_complete,
     ),
     Check("evidence", "Is any evidence missing?", checks.evidence),
-    Check("well-formed", "Did the target return counts that are counts?", counter.well_formed, 0),
+    Check("well-formed", "Did the target return counts that are counts?", counter.well_formed, 7),
     Check("final-read", "Was the final tally read after the load stopped?", checks.final_read),
     Check("resolution", "Did every vote go to the resolution that was counted?", checks.resolution),
     Check(
