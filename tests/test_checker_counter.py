@@ -136,7 +136,8 @@ def test_interleaved_read_below_its_lower_bound_fails_though_the_final_read_is_f
     assert verdict.status == "FAIL"
     [witness] = reads.witnesses
     assert (witness["read"], witness["lower"], witness["upper"]) == (2, 5, 5)
-    assert witness["acknowledged_before_the_read"]  # the acks it misses
+    assert witness["acknowledged_before_the_read"] == 5
+    assert witness["last_votes_acknowledged_before_it"]  # acks it should have seen
     assert "even if a later tally hides them" in reads.detail
 
 

@@ -21,7 +21,8 @@ def well_formed(ev: Evidence) -> CheckResult:
     scan = ev.scan
     witnesses = list(scan.malformed)
     total = scan.malformed_total
-    for _, read in scan.reads:
+    for seen in scan.reads:
+        read = seen.op
         problem = _read_problem(read.value)
         if problem is not None:
             total += 1
@@ -153,29 +154,36 @@ def reads(ev: Evidence) -> CheckResult | None:
     below: list[dict[str, Any]] = []
     above: list[dict[str, Any]] = []
     checked = 0
-    for invoke_ns, read in scan.reads:
+    for seen in scan.reads:
+        read = seen.op
         if _read_problem(read.value) is not None:
             continue  # well-formed reports it
-        value = read.value
-        round_id = value.get("resolution_id")
         checked += 1
-        for choice, seen in value["counts"].items():
-            lower, missed = ev.bounds.lower(round_id, str(choice), invoke_ns)
-            upper = ev.bounds.upper(round_id, str(choice), read.time_ns)
+        for choice, value in read.value["counts"].items():
+            lower, upper = ev.bounds.read(seen, str(choice))
             witness = {
                 "index": read.index,
                 "process": read.process,
-                "invoke_ns": invoke_ns,
+                "invoke_ns": seen.invoke_ns,
                 "complete_ns": read.time_ns,
                 "choice": choice,
-                "read": seen,
+                "read": value,
                 "lower": lower,
                 "upper": upper,
-                "resolution_id": round_id,
+                "resolution_id": read.value.get("resolution_id"),
             }
-            if seen < lower:
-                below.append({**witness, "acknowledged_before_the_read": missed})
-            elif seen > upper:
+            if value < lower:
+                recent = range(max(0, seen.last_slot - 5), seen.last_slot)
+                below.append(
+                    {
+                        **witness,
+                        "acknowledged_before_the_read": lower,
+                        "last_votes_acknowledged_before_it": [
+                            _slot_witness(scan.store.get(slot)) for slot in recent
+                        ],
+                    }
+                )
+            elif value > upper:
                 above.append(witness)
     if below:
         return CheckResult(
@@ -206,6 +214,17 @@ def reads(ev: Evidence) -> CheckResult | None:
         f"all {plural(checked, 'read')} taken during the run lay within their bounds "
         "(every vote acknowledged before each began, none that was not yet sent)",
     )
+
+
+def _slot_witness(stored: tuple[Any, Any, Any, Any, Any]) -> dict[str, Any]:
+    vote_id, process, pid, invoke_ns, complete_ns = stored
+    return {
+        "vote_id": vote_id,
+        "process": process,
+        "pid": pid,
+        "invoke_ns": invoke_ns,
+        "complete_ns": complete_ns,
+    }
 
 
 def unique_counts(ev: Evidence) -> CheckResult:

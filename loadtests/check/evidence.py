@@ -8,13 +8,12 @@ invoked before ``c`` that did not definitely fail (upper), in its own round.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from loadtests.check.model import CheckSettings, FinalState
-from loadtests.check.scan import Scan, Timeline, scan
+from loadtests.check.scan import ReadSeen, Scan, scan
 from loadtests.check.verdict import ChoiceCounts
 from loadtests.history import Op
 
@@ -45,50 +44,38 @@ def final_problems(final: FinalState) -> list[dict[str, Any]]:
     return problems
 
 
-@dataclass
+@dataclass(frozen=True)
 class Bounds:
-    """Lower and upper bounds of any read, from the scan's timelines (sorted on first use)."""
+    """Lower and upper bounds of the final read and of each read of the run."""
 
     scan: Scan
-    _sorted: set[tuple[Any, str | None]] = field(default_factory=set)
-
-    def _line(self, key: tuple[Any, str | None]) -> Timeline | None:
-        line = self.scan.timelines.get(key)
-        if line is not None and key not in self._sorted:
-            order = sorted(range(len(line.done)), key=line.done.__getitem__)
-            line.done = type(line.done)("q", (line.done[i] for i in order))
-            line.ids = [line.ids[i] for i in order]
-            line.invoked.sort()
-            self._sorted.add(key)
-        return line
 
     def round_of(self, round_id: Any) -> Any:
         """The round a read is compared within: None when no vote named its round."""
         return round_id if self.scan.resolutions else None
 
-    def lower(self, round_id: Any, choice: str, invoke_ns: int | None) -> tuple[int, list[Any]]:
-        """Votes of the round acknowledged before ``invoke_ns``, with the last ones' ids."""
-        line = self._line((self.round_of(round_id), choice))
-        if line is None:
-            return 0, []
-        n = len(line.done) if invoke_ns is None else bisect_left(line.done, invoke_ns)
-        return n, line.ids[max(0, n - 5) : n]
+    def _acked(self, acks: Mapping[tuple[Any, str], int], round_id: Any, choice: str) -> int:
+        """Acks that may be in a read of the round: its own and those naming no round."""
+        if round_id is None:  # the read does not say its round: any round's vote may be in it
+            return sum(n for (_, c), n in acks.items() if c == choice)
+        return acks.get((round_id, choice), 0) + acks.get((None, choice), 0)
 
-    def upper(self, round_id: Any, choice: str, complete_ns: int | None) -> int:
-        """Votes that may be in a read of the round completed at ``complete_ns``."""
-        round_id = self.round_of(round_id)
-        if round_id is None:
-            # The read does not say its round: any round's vote may be in it.
-            keys = [k for k in self.scan.timelines if k[1] == choice]
-        else:
-            keys = [(round_id, choice), (None, choice)]
-        total = 0
-        for key in [*keys, (None, None)]:  # (None, None): open votes naming no choice
-            line = self._line(key)
-            if line is not None:
-                invoked = line.invoked
-                total += len(invoked) if complete_ns is None else bisect_left(invoked, complete_ns)
-        return total
+    def final(self, round_id: Any, choice: str) -> tuple[int, int]:
+        """(lower, upper) of the final read: acks before it began; every vote that may land."""
+        scan, key = self.scan, (self.round_of(round_id), choice)
+        cell = scan.round_acks.get(key)
+        lower = (cell[0] if cell else 0) - scan.late_acks.get(key, 0)
+        acks = {k: v[0] for k, v in scan.round_acks.items()}
+        info = scan.counts.get(choice, (0, 0, 0))[2]
+        unknown = info + scan.open_votes.get(choice, 0) + scan.open_votes.get(None, 0)
+        return lower, self._acked(acks, key[0], choice) + unknown
+
+    def read(self, seen: ReadSeen, choice: str) -> tuple[int, int]:
+        """(lower, upper) of a read taken during the run."""
+        round_id = self.round_of(seen.op.value.get("resolution_id"))
+        lower = seen.lower.get((round_id, choice), 0)
+        unknown = seen.unknown.get(choice, 0) + seen.unknown.get(None, 0)
+        return lower, self._acked(seen.acked, round_id, choice) + unknown
 
 
 @dataclass(frozen=True)
@@ -121,9 +108,7 @@ def gather(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Evi
         value = finals.get(choice)
         lower = upper = None
         if final.counts is not None:
-            lower, _ = bounds.lower(final.resolution_id, choice, final.time_ns)
-            # When the final read completed is not recorded: every vote may be in it.
-            upper = bounds.upper(final.resolution_id, choice, None)
+            lower, upper = bounds.final(final.resolution_id, choice)
         overwritten = result.collisions_by_choice.get(choice, 0)
         counts[choice] = ChoiceCounts(ok, fail, info, value, lower, upper, overwritten)
     return Evidence(result, final, settings, counts, bounds, tuple(problems), raw_final)
