@@ -189,8 +189,9 @@ def reads(ev: Evidence) -> CheckResult | None:
         return CheckResult(
             "reads",
             "FAIL",
-            f"{plural(len(below), 'read')} during the run saw fewer votes than had already been "
-            f"acknowledged before the read began (first: read {below[0]['read']} of "
+            f"{plural(len({w['index'] for w in below}), 'read')} during the run saw fewer votes "
+            f"of a counter than had already been acknowledged before the read began ("
+            f"{plural(len(below), 'counter value')}; first: read {below[0]['read']} of "
             f"{below[0]['choice']}, at least {below[0]['lower']} acknowledged): lost updates, "
             "even if a later tally hides them",
             tuple(below[:MAX_WITNESSES]),
@@ -200,7 +201,8 @@ def reads(ev: Evidence) -> CheckResult | None:
         return CheckResult(
             "reads",
             "FAIL",
-            f"{plural(len(above), 'read')} during the run saw more votes than had been sent "
+            f"{plural(len({w['index'] for w in above}), 'read')} during the run saw more votes "
+            "than had been sent "
             f"by the time it completed (first: read {above[0]['read']} of {above[0]['choice']}, "
             f"at most {above[0]['upper']} possible)",
             tuple(above[:MAX_WITNESSES]),
