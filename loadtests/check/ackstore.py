@@ -72,13 +72,16 @@ class AckStore:
 class CountIndex:
     """Per counter group, which slot first returned each count."""
 
-    __slots__ = ("_base", "_dense", "_seen", "_sparse")
+    __slots__ = ("_base", "_dense", "_sparse")
 
     def __init__(self) -> None:
         self._base: int | None = None
         self._dense = array("q")  # slot + 1 at [count - base]; 0 means not seen
         self._sparse: dict[Any, int] = {}
-        self._seen = 0  # distinct counts recorded in the dense array
+
+    def dense(self) -> tuple[array[int], int | None]:
+        """The dense array (stable: it only grows in place) and its base, for inlining."""
+        return self._dense, self._base
 
     def dense_size(self) -> int:
         """How many slots the dense array holds (its memory is 8 bytes each)."""
@@ -100,9 +103,11 @@ class CountIndex:
                 if seen:
                     return seen - 1
                 dense[offset] = slot + 1
-                self._seen += 1
                 return None
-            limit = 4 * (self._seen + len(self._sparse)) + _DENSE_SLACK
+            # Distinct counts seen, counted only when the array may grow (C speed, and
+            # growth is geometric), so the common path pays nothing for the bound.
+            seen = len(dense) - dense.count(0) + len(self._sparse)
+            limit = 4 * seen + _DENSE_SLACK
             if 0 <= offset < limit:
                 self._grow(min(max(offset + 1, 2 * len(dense)), limit))
                 # The count may have arrived before, when it was out of range.
@@ -118,7 +123,6 @@ class CountIndex:
         # exactly one home and a repeat is always found.
         for count in [c for c in self._sparse if type(c) is int and 0 <= c - base < size]:
             dense[count - base] = self._sparse.pop(count) + 1
-            self._seen += 1
 
 
 def _as_int(count: Any) -> Any:
