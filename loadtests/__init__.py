@@ -27,6 +27,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
     "RunOutcome": ("loadtests.run.execute", "RunOutcome"),
     "execute": ("loadtests.run.execute", "execute"),
     "check": ("loadtests.check.checker", "check"),
+    "check_safe": ("loadtests.check.checker", "check_safe"),
     "CheckSettings": ("loadtests.check.checker", "CheckSettings"),
     "FinalState": ("loadtests.check.checker", "FinalState"),
     "Verdict": ("loadtests.check.verdict", "Verdict"),
@@ -43,7 +44,7 @@ _PUBLIC: dict[str, tuple[str, str]] = {
 }
 
 if TYPE_CHECKING:
-    from loadtests.check.checker import CheckSettings, FinalState, check
+    from loadtests.check.checker import CheckSettings, FinalState, check, check_safe
     from loadtests.check.verdict import CheckResult, Verdict
     from loadtests.errors import HarnessError, RacecheckError, UsageError
     from loadtests.history import History, Op
@@ -79,6 +80,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "check",
+    "check_safe",
     "execute",
     "load_history",
     "load_target_file",

@@ -35,6 +35,10 @@ CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection
 # The harness's own requests (setup, final read) wait at least this long: they are
 # evidence, and a loaded server may be slow to answer them.
 HARNESS_TIMEOUT: Final = 10.0
+# Every Nth op of a load client is a read of every counter (0: none), checked against
+# Jepsen's counter bounds like the final read: a read during the run can prove a loss
+# that a later tally hides.
+READ_EVERY: Final = 0
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
 
@@ -66,6 +70,7 @@ __all__ = [
     "MAX_RACE_WINDOW",
     "PROCESSES",
     "READY_TIMEOUT",
+    "READ_EVERY",
     "REFERENCE_APP",
     "SERVER",
     "SERVERS",

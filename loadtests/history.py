@@ -74,6 +74,36 @@ class Op:
             raise HistoryError(f"malformed history op {raw!r}: {exc}") from exc
 
 
+def pair_key(op: Op) -> tuple[Process, str]:
+    """The one pairing rule: an invoke and its completion share (process, vote_id or f).
+
+    A process performs one operation at a time, except that the harness may have a
+    vote and another op in flight; the vote id tells votes apart.
+    """
+    return (op.process, op.vote_id or op.f)
+
+
+Pair = tuple[Op | None, Op | None]
+
+
+def pairs(ops: Iterable[Op]) -> Iterator[Pair]:
+    """Each completion with its invoke, in history order, then each invoke never completed.
+
+    ``(invoke, completion)``; ``(None, completion)`` for a completion without an invoke,
+    ``(invoke, None)`` at the end for an invoke that never completed. Streams: only the
+    open invokes are held. The checker's scan inlines this rule for speed (see there).
+    """
+    open_: dict[tuple[Process, str], Op] = {}
+    for op in ops:
+        key = (op.process, op.vote_id or op.f)
+        if op.type == "invoke":
+            open_[key] = op
+        else:
+            yield open_.pop(key, None), op
+    for invoke in open_.values():
+        yield invoke, None
+
+
 class History:
     """A thread-safe, append-only list of ops that hands out indexes in order."""
 
@@ -91,7 +121,7 @@ class History:
             self._track(op)
 
     def _track(self, op: Op) -> None:
-        key = (op.process, op.vote_id or op.f)
+        key = pair_key(op)
         if op.type == "invoke":
             self._open[key] = op
         else:

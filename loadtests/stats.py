@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from loadtests.history import Op
+from loadtests.history import Op, pairs
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -21,28 +21,29 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 def summarize(ops: Iterable[Op]) -> dict[str, Any]:
     """Vote throughput, latency percentiles and a per-second series for plots."""
-    invoked: dict[tuple[Any, str], int] = {}
     latencies: list[float] = []
     first_ns: int | None = None
     last_ns: int | None = None
-    per_second: dict[int, list[int]] = {}  # second -> [ok, fail, info]
+    completions: list[tuple[int, int]] = []  # (time_ns, 0 ok / 1 fail / 2 info)
     total = 0
-    for op in ops:
-        total += 1
-        if op.f != "vote":
+    # One pairing rule for the whole harness: history.pairs.
+    for invoke, done in pairs(ops):
+        total += (invoke is not None) + (done is not None)
+        op = done if done is not None else invoke
+        if op is None or op.f != "vote":
             continue
-        key = (op.process, op.vote_id or "")
-        if op.type == "invoke":
-            invoked[key] = op.time_ns
-            first_ns = op.time_ns if first_ns is None else min(first_ns, op.time_ns)
+        if invoke is not None:
+            first_ns = invoke.time_ns if first_ns is None else min(first_ns, invoke.time_ns)
+        if done is None:
             continue
-        started = invoked.pop(key, None)
-        last_ns = op.time_ns if last_ns is None else max(last_ns, op.time_ns)
-        if started is not None:
-            latencies.append((op.time_ns - started) / 1e6)
-        base = first_ns if first_ns is not None else op.time_ns
-        slot = per_second.setdefault(int((op.time_ns - base) // 1_000_000_000), [0, 0, 0])
-        slot[("ok", "fail", "info").index(op.type)] += 1
+        last_ns = done.time_ns if last_ns is None else max(last_ns, done.time_ns)
+        if invoke is not None:
+            latencies.append((done.time_ns - invoke.time_ns) / 1e6)
+        completions.append((done.time_ns, ("ok", "fail", "info").index(done.type)))
+    per_second: dict[int, list[int]] = {}  # second since the first vote -> [ok, fail, info]
+    for time_ns, kind in completions:
+        base = first_ns if first_ns is not None else time_ns
+        per_second.setdefault(int((time_ns - base) // 1_000_000_000), [0, 0, 0])[kind] += 1
     latencies.sort()
     duration = (last_ns - first_ns) / 1e9 if first_ns is not None and last_ns is not None else 0.0
     votes = len(latencies)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import json
 import sys
 import threading
@@ -38,6 +39,10 @@ class Service:
 
     def send(self, request: RequestSpec, base_url: str) -> Reply:
         assert base_url == URL
+        if request.method == "GET":  # a read of the tally during the run
+            with self.lock:
+                tally = {"yes": self.counts["yes"], "no": self.counts["no"]}
+            return Reply(200, json.dumps({**tally, "resolution": {"id": 1}, "pid": 1}))
         with self.lock:
             self.requests += 1
             number = self.requests
@@ -276,3 +281,21 @@ def test_no_progress_bar_off_a_terminal_or_in_ci(monkeypatch: pytest.MonkeyPatch
 def test_a_load_is_always_bounded(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         Load(**kwargs)
+
+
+def test_read_every_n_interleaves_reads_that_the_checker_judges(service: Service) -> None:
+    from loadtests.check.checker import CheckSettings, FinalState, check
+
+    history = History("requests")
+    workload = dataclasses.replace(reference_workload(), read_every=3)
+    RequestsDriver(Load(clients=1, votes=6), progress=False).run(URL, workload, history)
+
+    reads = [op for op in history.ops() if op.f == "read"]
+    assert [op.type for op in reads] == ["invoke", "ok"] * 3  # ops 3, 6 and 9 of the client
+    assert len(votes(history)) == 12 and service.requests == 6
+    assert sum(reads[1].value["counts"].values()) == 2  # after the client's first 2 votes
+    assert sum(reads[-1].value["counts"].values()) == 6
+    final = FinalState(dict(service.counts), 1, time.time_ns(), (1,))
+    verdict = check(history.ops(), final, CheckSettings(choices=("yes", "no")))
+    assert verdict.check("reads").status == "PASS"
+    assert verdict.status == "PASS"

@@ -247,3 +247,17 @@ def test_merged_history_tracks_ops_left_open() -> None:
     assert merged.pending() == 1
     (closed,) = merged.close_pending()
     assert closed.vote_id == "open" and closed.value["choice"] == "no"
+
+
+def test_pairs_joins_each_completion_to_its_invoke_by_the_one_rule() -> None:
+    from loadtests.history import pairs
+
+    history = History()
+    a = history.invoke(0, "vote", {"choice": "yes"}, "v-1")
+    read = history.invoke(0, "read", None)  # the same process, another key: no mix-up
+    history.complete(read, "ok", {"counts": {}})
+    history.complete(a, "ok", {"count": 1})
+    history.append(1, "info", "vote", {}, "v-9")  # a completion without an invoke
+    never = history.invoke(2, "vote", {"choice": "no"}, "v-2")
+    got = [(i.index if i else None, c.index if c else None) for i, c in pairs(history.ops())]
+    assert got == [(read.index, 2), (a.index, 3), (None, 4), (never.index, None)]

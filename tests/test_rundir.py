@@ -96,10 +96,13 @@ def test_result_json_has_every_documented_field(tmp_path: Path) -> None:
     assert result["expected"] is None and result["as_expected"] is False
     assert result["reason"]
     assert result["counts"] == {
-        "no": {"ok": 1, "fail": 0, "info": 0, "final": 1, "lost": 0, "phantom": 0},
-        "yes": {"ok": 3, "fail": 0, "info": 0, "final": 2, "lost": 1, "phantom": 0},
+        "no": {"ok": 1, "fail": 0, "info": 0, "final": 1, "lost": 0, "phantom": 0}
+        | {"shortfall": 0, "overwritten": 0, "lower": 1, "upper": 1},
+        "yes": {"ok": 3, "fail": 0, "info": 0, "final": 2, "lost": 1, "phantom": 0}
+        | {"shortfall": 1, "overwritten": 1, "lower": 3, "upper": 3},
     }
     assert (result["lost"], result["phantom"]) == (1, 0)
+    assert (result["shortfall"], result["overwritten"]) == (1, 1)
     checks = {c["name"]: c for c in result["checks"]}
     for check_ in checks.values():
         assert set(check_) >= {"name", "status", "detail", "witnesses"}

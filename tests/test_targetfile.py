@@ -183,6 +183,8 @@ INVALID = [
     ('[target]\napp = "likes"\n' + COUNTER, "target.app", "module:attr"),
     ("[target]\napp = 3\n" + COUNTER, "target.app", "expected str"),
     (APP + 'server = "nginx"\n' + COUNTER, "target.server", "werkzeug, waitress, gunicorn"),
+    (APP + "read_every = -1\n" + COUNTER, "target.read_every", "positive integer"),
+    (APP + 'read_every = "often"\n' + COUNTER, "target.read_every", "expected int"),
     (APP + "threads = 0\n" + COUNTER, "target.threads", "at least 1"),
     (APP + 'threads = "16"\n' + COUNTER, "target.threads", "expected int"),
     (APP + "threads = true\n" + COUNTER, "target.threads", "expected int"),
@@ -286,6 +288,12 @@ def test_invalid_files_name_the_key_and_what_it_expects(
     assert re.search(rf"(^|[ .]){re.escape(key)}: ", error), error
     assert message in error
     assert isinstance(raised.value, UsageError)  # the CLI's exit 2
+
+
+def test_read_every_defaults_to_no_reads_and_is_read(tmp_path: Path) -> None:
+    assert targetfile.load(write(tmp_path, APP + COUNTER)).workload.read_every == 0
+    tf = targetfile.load(write(tmp_path, APP + "read_every = 5\n" + COUNTER))
+    assert tf.workload.read_every == 5
 
 
 def test_a_missing_file(tmp_path: Path) -> None:

@@ -16,9 +16,13 @@ from typing import Any
 
 # Stored for "no invoke seen" (an orphan completion): array('q') cannot hold None.
 _NONE = -(2**63)
-# How far past the current end a count may land and still grow the dense array
-# (beyond: the sparse dict), so one huge count cannot allocate gigabytes.
-_DENSE_SLACK = 1 << 16
+# Room left below a group's first count, for counts that arrive slightly out of order.
+_DENSE_BELOW = 16
+# The dense array of a group never holds more than 4 slots per distinct count seen plus
+# this slack: its size is bounded by the evidence, not by the values a (hostile) target
+# returns, so a reply with count 10**12, or counts that double at every reply, never
+# allocates by value; such counts go to the sparse dict, one entry per reply.
+_DENSE_SLACK = 1 << 10
 
 
 class AckStore:
@@ -75,6 +79,14 @@ class CountIndex:
         self._dense = array("q")  # slot + 1 at [count - base]; 0 means not seen
         self._sparse: dict[Any, int] = {}
 
+    def dense(self) -> tuple[array[int], int | None]:
+        """The dense array (stable: it only grows in place) and its base, for inlining."""
+        return self._dense, self._base
+
+    def dense_size(self) -> int:
+        """How many slots the dense array holds (its memory is 8 bytes each)."""
+        return len(self._dense)
+
     def first(self, count: Any, slot: int) -> int | None:
         """The slot that returned ``count`` first, or None (then ``slot`` is recorded)."""
         if type(count) is not int:
@@ -83,7 +95,7 @@ class CountIndex:
             base = self._base
             if base is None:
                 # Counts start near 1 and arrive slightly out of order: leave room below.
-                base = self._base = max(0, count - _DENSE_SLACK) if count >= 0 else count
+                base = self._base = max(0, count - _DENSE_BELOW) if count >= 0 else count
             offset = count - base
             dense = self._dense
             if 0 <= offset < len(dense):
@@ -92,8 +104,12 @@ class CountIndex:
                     return seen - 1
                 dense[offset] = slot + 1
                 return None
-            if 0 <= offset < 2 * len(dense) + _DENSE_SLACK:
-                self._grow(max(offset + 1, 2 * len(dense)))
+            # Distinct counts seen, counted only when the array may grow (C speed, and
+            # growth is geometric), so the common path pays nothing for the bound.
+            seen = len(dense) - dense.count(0) + len(self._sparse)
+            limit = 4 * seen + _DENSE_SLACK
+            if 0 <= offset < limit:
+                self._grow(min(max(offset + 1, 2 * len(dense)), limit))
                 # The count may have arrived before, when it was out of range.
                 return self.first(count, slot)
         seen_slot = self._sparse.setdefault(count, slot)

@@ -1,300 +1,142 @@
 """The checker: a pure function from (history, final state, settings) to a verdict.
 
-It reads the history once, keeping only aggregates and the first op of each
-returned count, and never says PASS without evidence: missing evidence is
-UNKNOWN, and FAIL always comes with witnesses.
+Every check has one shape (a name, the question it answers, one function of the
+same :class:`Evidence`) and :data:`CHECKS` composes them, as Jepsen's
+``checker/compose`` does: the verdict, the reason and the report's questions
+all come from that one list. :func:`check_safe` is Jepsen's ``check-safe``: a
+check that raises becomes ERROR with its traceback, never a lost run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from loadtests.check import checks
-from loadtests.check.ackstore import AckStore, CountIndex
-from loadtests.check.verdict import (
-    MAX_WITNESSES,
-    CheckResult,
-    ChoiceCounts,
-    Status,
-    Verdict,
-    combine,
-)
+from loadtests.check import checks, counter
+from loadtests.check.evidence import Evidence, gather
+from loadtests.check.model import RESTART_FS, CheckSettings, FinalState
+from loadtests.check.verdict import CheckResult, Status, Verdict, combine
+from loadtests.errors import RacecheckError
 from loadtests.history import Op
 
-# Nemesis ops that replace the target process (its in-memory state is gone).
-RESTART_FS = frozenset({"kill", "restart", "kill-restart"})
-
 
 @dataclass(frozen=True)
-class FinalState:
-    """The target's state after the load stopped, as the harness read it."""
+class Check:
+    """One check: its name, the question it answers, and a function of the evidence.
 
-    counts: Mapping[str, int] | None
-    resolution_id: int | None = None
-    time_ns: int | None = None
-    pids: tuple[int, ...] = ()
-    source: str = "read"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form used in result.json."""
-        return {
-            "counts": dict(self.counts) if self.counts is not None else None,
-            "resolution_id": self.resolution_id,
-            "time_ns": self.time_ns,
-            "pids": list(self.pids),
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_read(cls, read: Op, invoked_ns: int) -> FinalState:
-        """The final state from the harness's last read op (no counts if the read failed)."""
-        if read.type != "ok" or not isinstance(read.value, Mapping):
-            return cls(None)
-        pid = read.value.get("pid")
-        return cls(
-            counts=read.value["counts"],
-            resolution_id=read.value.get("resolution_id"),
-            time_ns=invoked_ns,
-            pids=(pid,) if isinstance(pid, int) else (),
-            source="read",
-        )
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any] | None) -> FinalState:
-        """Rebuild the final state from result.json (None: there was no final read)."""
-        if not raw:
-            return cls(None)
-        counts = raw.get("counts")
-        return cls(
-            {str(k): int(v) for k, v in counts.items()} if counts is not None else None,
-            raw.get("resolution_id"),
-            raw.get("time_ns"),
-            tuple(raw.get("pids", ())),
-            str(raw.get("source", "read")),
-        )
-
-
-@dataclass(frozen=True)
-class CheckSettings:
-    """What the checker must know beyond the history: expectations and known gaps."""
-
-    expect: str | None = None  # "pass" or "violation"
-    choices: tuple[str, ...] = ()
-    shared_state: bool = False
-    workers: int | None = None
-    gaps: tuple[str, ...] = ()
-    interrupted: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Ack:
-    """The minimum kept per acknowledged vote: enough to be a witness."""
-
-    vote_id: str | None
-    process: Any
-    invoke_ns: int | None
-    complete_ns: int
-    count: int | None
-    pid: int | None
-    resolution_id: int | None
-
-    def witness(self) -> dict[str, Any]:
-        return {
-            "vote_id": self.vote_id,
-            "process": self.process,
-            "invoke_ns": self.invoke_ns,
-            "complete_ns": self.complete_ns,
-            "count": self.count,
-            "pid": self.pid,
-            "resolution_id": self.resolution_id,
-        }
-
-
-@dataclass
-class _Scan:
-    """Everything one pass over the history collects."""
-
-    counts: dict[str, list[int]] = field(default_factory=dict)  # choice -> [ok, fail, info]
-    open: dict[tuple[Any, str], int] = field(default_factory=dict)
-    vote_ids: set[str] = field(default_factory=set)
-    duplicate_ids: list[str] = field(default_factory=list)
-    orphans: list[dict[str, Any]] = field(default_factory=list)
-    collisions: list[tuple[_Ack, _Ack]] = field(default_factory=list)
-    collision_total: int = 0
-    acks_with_count: int = 0
-    pid_acks: dict[int, _Ack] = field(default_factory=dict)
-    pid_epochs: dict[int, set[int]] = field(default_factory=dict)
-    resolutions: dict[int, _Ack] = field(default_factory=dict)
-    above_final: list[_Ack] = field(default_factory=list)
-    above_final_total: int = 0
-    restarts: list[Op] = field(default_factory=list)
-    acks_before_restart: int = 0
-    last_vote_ns: int = 0
-
-
-def _scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> _Scan:
-    """One pass over the history (any iterable: a list, or a file being streamed).
-
-    This loop runs once per op, so it is written for speed: names are bound to
-    locals, and witnesses (_Ack objects) are built only when something is
-    kept as a witness. The first ack of each count lives in an AckStore, about
-    50 bytes per vote instead of a dict entry, a tuple key and an object.
+    ``rank`` orders the checks whose detail explains a verdict (lower: more telling;
+    None: never the reason unless nothing else is). A ``root_cause`` FAIL explains a
+    FAIL before any other: split state makes the other checks' numbers moot.
     """
-    scan = _Scan()
-    counts, open_, vote_ids = scan.counts, scan.open, scan.vote_ids
-    for choice in settings.choices:
-        counts.setdefault(choice, [0, 0, 0])
-    final_counts = final.counts or {}
-    shared = settings.shared_state
-    store = AckStore()
-    remember, slots = store.add, 0
-    indexes: dict[tuple[Any, ...], CountIndex] = {}
-    pid_acks, resolutions = scan.pid_acks, scan.resolutions
-    epoch, epoch_pids = 0, None
-    last_vote_ns = acks_before_restart = acks_with_count = 0
-    for op in ops:
-        process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
-        if process == "nemesis":
-            if f in RESTART_FS and kind != "invoke":
-                scan.restarts.append(op)
-                # Each restart starts a new epoch: a fresh process with fresh counters.
-                epoch, epoch_pids = len(scan.restarts), None
-            continue
-        key = (process, vote_id or f)
-        if kind == "invoke":
-            if f == "vote" and vote_id is not None:
-                if vote_id in vote_ids:
-                    scan.duplicate_ids.append(vote_id)
-                vote_ids.add(vote_id)
-            open_[key] = op.time_ns
-            continue
-        invoke_ns = open_.pop(key, None)
-        if invoke_ns is None:
-            scan.orphans.append(op.to_dict())
-        if f != "vote":
-            continue
-        value = op.value
-        if type(value) is not dict and not isinstance(value, Mapping):
-            value = {}
-        choice = value.get("choice")
-        if type(choice) is not str:
-            choice = str(choice)
-        tally = counts.get(choice)
-        if tally is None:
-            tally = counts[choice] = [0, 0, 0]
-        time_ns = op.time_ns
-        if time_ns > last_vote_ns:  # noqa: PLR1730 (max() is a call per op: slower)
-            last_vote_ns = time_ns
-        if kind != "ok":
-            tally[1 if kind == "fail" else 2] += 1
-            pid = value.get("pid")
-            if pid is not None:
-                # A process that refused a vote answered too: a gunicorn worker
-                # that never saw the round refuses everything, and only its pid
-                # shows that the state is split between processes.
-                if pid not in pid_acks:
-                    pid_acks[pid] = _Ack(vote_id, process, invoke_ns, time_ns, None, pid, None)
-                if epoch_pids is None:
-                    epoch_pids = scan.pid_epochs.setdefault(epoch, set())
-                epoch_pids.add(pid)
-            continue
-        tally[0] += 1
-        if epoch == 0:
-            acks_before_restart += 1
-        count, pid, resolution_id = value.get("count"), value.get("pid"), value.get("resolution_id")
-        if pid is not None:
-            if pid not in pid_acks:
-                pid_acks[pid] = _Ack(
-                    vote_id, process, invoke_ns, time_ns, count, pid, resolution_id
-                )
-            if epoch_pids is None:
-                epoch_pids = scan.pid_epochs.setdefault(epoch, set())
-            epoch_pids.add(pid)
-        if resolution_id is not None and resolution_id not in resolutions:
-            resolutions[resolution_id] = _Ack(
-                vote_id, process, invoke_ns, time_ns, count, pid, resolution_id
-            )
-        if count is None:
-            continue
-        acks_with_count += 1
-        # Counts are compared within one counter of one resolution in one process
-        # (unless the state is shared): equal counts there mean two increments
-        # read the same value, so one overwrote the other.
-        group = (resolution_id, choice, None if shared else pid, epoch)
-        index = indexes.get(group)
-        if index is None:
-            index = indexes[group] = CountIndex()
-        first = index.first(count, slots)
-        if first is None:
-            remember(vote_id, process, pid, invoke_ns, time_ns)
-            slots += 1
-        else:
-            scan.collision_total += 1
-            if len(scan.collisions) < MAX_WITNESSES:
-                ack = _Ack(vote_id, process, invoke_ns, time_ns, count, pid, resolution_id)
-                scan.collisions.append((_stored_ack(store, first, count, resolution_id), ack))
-        limit = final_counts.get(choice)
-        if limit is not None and count > limit:
-            scan.above_final_total += 1
-            if len(scan.above_final) < MAX_WITNESSES:
-                scan.above_final.append(
-                    _Ack(vote_id, process, invoke_ns, time_ns, count, pid, resolution_id)
-                )
-    scan.last_vote_ns = last_vote_ns
-    scan.acks_before_restart = acks_before_restart
-    scan.acks_with_count = acks_with_count
-    return scan
+
+    name: str
+    question: str
+    run: Callable[[Evidence], CheckResult | None]
+    rank: int | None = None
+    root_cause: bool = False
+    # Its FAIL proves acknowledged updates were lost (the report must never say "0 lost").
+    proves_loss: bool = False
 
 
-def _stored_ack(store: AckStore, slot: int, count: Any, resolution_id: Any) -> _Ack:
-    vote_id, process, pid, invoke_ns, complete_ns = store.get(slot)
-    return _Ack(vote_id, process, invoke_ns, complete_ns, count, pid, resolution_id)
+# In the order they are shown. Checks outside the checker (the run's own) are listed in
+# QUESTIONS below, so the report can still ask each one its question.
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "history-complete",
+        "Was every request recorded from start to finish?",
+        checks.history_complete,
+    ),
+    Check("evidence", "Is any evidence missing?", checks.evidence),
+    Check("well-formed", "Did the target return counts that are counts?", counter.well_formed, 7),
+    Check("final-read", "Was the final tally read after the load stopped?", checks.final_read),
+    Check("resolution", "Did every vote go to the resolution that was counted?", checks.resolution),
+    Check(
+        "bounds",
+        "Is every acknowledged vote in the final tally?",
+        counter.bounds,
+        1,
+        proves_loss=True,
+    ),
+    Check(
+        "reads",
+        "Did every read during the run see every vote acknowledged before it?",
+        counter.reads,
+        2,
+        proves_loss=True,
+    ),
+    Check(
+        "unique-counts",
+        "Did every vote get a count of its own?",
+        counter.unique_counts,
+        3,
+        proves_loss=True,
+    ),
+    Check(
+        "counts-within-final",
+        "Did the tally ever go backwards?",
+        counter.counts_within_final,
+        5,
+        proves_loss=True,
+    ),
+    Check(
+        "split-state",
+        "Did one server process hold all the votes?",
+        checks.split_state,
+        4,
+        root_cause=True,
+    ),
+    Check("restart", "Did the server keep its memory?", checks.restart, 6),
+    Check("interrupted", "Did the run finish?", checks.interrupted),
+)
+
+# The question of every check a result can hold: the composed ones, then those the
+# checker adds after composing (expectation, checker) and those of the run itself.
+QUESTIONS: dict[str, str] = {
+    **{c.name: c.question for c in CHECKS},
+    "expectation": "Did the run show what was expected?",
+    "checker": "Could the checker judge the evidence?",
+    "setup": "Could the run be set up?",
+    "harness": "Could the harness run at all?",
+}
 
 
-# The check whose detail best explains a verdict, most telling first. A FAIL is
-# explained by its root cause: split state makes the other checks' numbers moot.
-_REASON_ORDER = ("bounds", "unique-counts", "split-state", "counts-within-final", "restart")
-_FAIL_REASON_ORDER = ("split-state", *_REASON_ORDER)
+_DEFAULT_SETTINGS = CheckSettings()
+
+LOSS_CHECKS: tuple[str, ...] = tuple(c.name for c in CHECKS if c.proves_loss)
+
+
+def loss_checks_failed(result: Mapping[str, Any]) -> list[str]:
+    """The checks of a result.json that prove lost updates (it FAILed them)."""
+    return [
+        c["name"]
+        for c in result.get("checks") or ()
+        if c.get("status") == "FAIL" and c.get("name") in LOSS_CHECKS
+    ]
 
 
 def _reason(results: list[CheckResult], status: Status) -> str:
     """One sentence for the verdict: the detail of the most telling check with that status."""
     matching = [r for r in results if r.status == status]
-    for name in _FAIL_REASON_ORDER if status == "FAIL" else _REASON_ORDER:
-        for result in matching:
-            if result.name == name:
-                return result.detail
-    return matching[0].detail if matching else ""
+    by_name = {c.name: c for c in CHECKS}
+
+    def order(result: CheckResult) -> tuple[int, int]:
+        spec = by_name.get(result.name)
+        root = 0 if status == "FAIL" and spec is not None and spec.root_cause else 1
+        rank = spec.rank if spec is not None and spec.rank is not None else len(CHECKS)
+        return root, rank
+
+    return min(matching, key=order).detail if matching else ""
 
 
-def check(
-    ops: Iterable[Op], final: FinalState, settings: CheckSettings = CheckSettings()
-) -> Verdict:
-    """Judge a history against the final state. Pure: same inputs, same verdict."""
-    scan = _scan(ops, final, settings)
-    counts = {
-        choice: ChoiceCounts(
-            ok, fail, info, final.counts.get(choice) if final.counts is not None else None
-        )
-        for choice, (ok, fail, info) in sorted(scan.counts.items())
-    }
-    candidates = [
-        checks.history_complete(scan),
-        checks.evidence(settings),
-        checks.final_read(scan, final),
-        checks.resolution(scan, final),
-        checks.bounds(scan, counts, final, checks.is_split(scan, final, settings)),
-        checks.unique_counts(scan),
-        checks.counts_within_final(scan, final, settings),
-        checks.split_state(scan, settings, final),
-        checks.restart(scan, settings),
-        checks.interrupted(settings),
-    ]
-    results = [r for r in candidates if r is not None]
+def _judge(ev: Evidence, results: list[CheckResult]) -> Verdict:
+    settings = ev.settings
     status: Status = combine(r.status for r in results)
     reason = _reason(results, status)
+    if any(r.name == "well-formed" and r.status == "ERROR" for r in results):
+        # Malformed evidence proves nothing, not even a loss: never FAIL on it.
+        status, reason = "ERROR", _reason(results, "ERROR")
     if settings.gaps and status != "ERROR":
         # A worker's counts are missing: its acknowledged votes are not in the
         # history, so neither a PASS nor a FAIL can be trusted.
@@ -305,7 +147,65 @@ def check(
         if expectation.status == "UNKNOWN":
             status, reason = "UNKNOWN", expectation.detail
     as_expected = status == ("FAIL" if settings.expect == "violation" else "PASS")
-    return Verdict(status, tuple(results), counts, settings.expect, as_expected, reason)
+    return Verdict(status, tuple(results), ev.counts, settings.expect, as_expected, reason)
 
 
-__all__ = ["RESTART_FS", "CheckResult", "CheckSettings", "FinalState", "check"]
+def check(
+    ops: Iterable[Op], final: FinalState, settings: CheckSettings = _DEFAULT_SETTINGS
+) -> Verdict:
+    """Judge a history against the final state. Pure: same inputs, same verdict."""
+    ev = gather(ops, final, settings)
+    results = [r for spec in CHECKS if (r := spec.run(ev)) is not None]
+    return _judge(ev, results)
+
+
+def _crashed(name: str, exc: BaseException) -> CheckResult:
+    text = "".join(traceback.format_exception(exc))
+    return CheckResult(
+        name,
+        "ERROR",
+        f"the check raised {type(exc).__name__}: {str(exc)[:200]} (a harness bug; the "
+        "history is saved and `racecheck check RUN_DIR` re-checks it once fixed)",
+        traceback=text,
+    )
+
+
+def check_safe(
+    ops: Iterable[Op], final: FinalState, settings: CheckSettings = _DEFAULT_SETTINGS
+) -> Verdict:
+    """check(), but an exception in any check is an ERROR check with its traceback.
+
+    Jepsen's check-safe: the other checks still run and are reported; a crash in
+    the scan itself (a history that cannot be read) is one ERROR check, "checker".
+    """
+    try:
+        ev = gather(ops, final, settings)
+    except RacecheckError:
+        raise  # a deliberate error (an unreadable history file) already says what to do
+    except Exception as exc:  # any bug in the checker must become ERROR
+        crashed = _crashed("checker", exc)
+        return Verdict("ERROR", (crashed,), {}, settings.expect, False, crashed.detail)
+    results = []
+    for spec in CHECKS:
+        try:
+            result = spec.run(ev)
+        except Exception as exc:
+            result = _crashed(spec.name, exc)
+        if result is not None:
+            results.append(result)
+    return _judge(ev, results)
+
+
+__all__ = [
+    "CHECKS",
+    "LOSS_CHECKS",
+    "QUESTIONS",
+    "RESTART_FS",
+    "Check",
+    "CheckResult",
+    "CheckSettings",
+    "FinalState",
+    "check",
+    "check_safe",
+    "loss_checks_failed",
+]

@@ -7,19 +7,20 @@ words, and why it matters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from loadtests.check.verdict import MAX_WITNESSES, CheckResult, ChoiceCounts, Status
+from loadtests.check.evidence import Evidence
+from loadtests.check.model import CheckSettings, FinalState
+from loadtests.check.scan import Scan
+from loadtests.check.verdict import MAX_WITNESSES, CheckResult
 
-if TYPE_CHECKING:
-    from loadtests.check.checker import CheckSettings, FinalState, _Scan
 
-
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``1 vote``, ``2 votes``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def processes_by_epoch(scan: _Scan, final: FinalState) -> dict[int, set[int]]:
+def processes_by_epoch(scan: Scan, final: FinalState) -> dict[int, set[int]]:
     """Server pids that answered, per epoch (between restarts), the final read included.
 
     The final read counts: with several workers it may reach one that never saw
@@ -31,14 +32,15 @@ def processes_by_epoch(scan: _Scan, final: FinalState) -> dict[int, set[int]]:
     return epochs
 
 
-def is_split(scan: _Scan, final: FinalState, settings: CheckSettings) -> bool:
+def is_split(scan: Scan, final: FinalState, settings: CheckSettings) -> bool:
     """Several processes with their own in-memory state answered within one epoch."""
     most = max((len(p) for p in processes_by_epoch(scan, final).values()), default=0)
     return most > 1 and not settings.shared_state
 
 
-def history_complete(scan: _Scan) -> CheckResult:
+def history_complete(ev: Evidence) -> CheckResult:
     """Every invoke has exactly one completion; vote ids are unique."""
+    scan = ev.scan
     if scan.duplicate_ids or scan.orphans:
         witnesses: list[Mapping[str, Any]] = [
             {"vote_id": v, "problem": "vote id used twice"} for v in scan.duplicate_ids
@@ -47,8 +49,8 @@ def history_complete(scan: _Scan) -> CheckResult:
         return CheckResult(
             "history-complete",
             "ERROR",
-            f"the history is inconsistent ({_plural(len(scan.duplicate_ids), 'reused vote id')}, "
-            f"{_plural(len(scan.orphans), 'completion')} without an invoke): a harness bug",
+            f"the history is inconsistent ({plural(len(scan.duplicate_ids), 'reused vote id')}, "
+            f"{plural(len(scan.orphans), 'completion')} without an invoke): a harness bug",
             tuple(witnesses[:MAX_WITNESSES]),
             len(witnesses),
         )
@@ -56,7 +58,8 @@ def history_complete(scan: _Scan) -> CheckResult:
         return CheckResult(
             "history-complete",
             "UNKNOWN",
-            f"{_plural(len(scan.open), 'operation')} never completed, so their outcome is unknown",
+            f"{plural(len(scan.open), 'operation')} never completed, so their outcome is unknown "
+            "(each may have taken effect: they count in the upper bound from their invoke)",
             tuple({"process": p, "op": k} for p, k in list(scan.open)[:MAX_WITNESSES]),
             len(scan.open),
         )
@@ -65,8 +68,9 @@ def history_complete(scan: _Scan) -> CheckResult:
     )
 
 
-def evidence(settings: CheckSettings) -> CheckResult | None:
+def evidence(ev: Evidence) -> CheckResult | None:
     """Gaps the harness knows of (e.g. a Locust worker whose final counts never arrived)."""
+    settings = ev.settings
     if not settings.gaps:
         return None
     return CheckResult(
@@ -77,8 +81,11 @@ def evidence(settings: CheckSettings) -> CheckResult | None:
     )
 
 
-def final_read(scan: _Scan, final: FinalState) -> CheckResult:
+def final_read(ev: Evidence) -> CheckResult:
     """The final state was read, after every vote had completed."""
+    scan, final = ev.scan, ev.final
+    if ev.final_problems:
+        return CheckResult("final-read", "SKIP", "the final tally was malformed (see well-formed)")
     if final.counts is None:
         return CheckResult(
             "final-read",
@@ -89,14 +96,16 @@ def final_read(scan: _Scan, final: FinalState) -> CheckResult:
         return CheckResult(
             "final-read",
             "UNKNOWN",
-            "the final tally was read before the last vote completed, so it may miss votes",
+            "the final tally was read before the last vote completed: it is judged only "
+            "against the votes acknowledged before it was read",
             ({"read_ns": final.time_ns, "last_vote_ns": scan.last_vote_ns},),
         )
     return CheckResult("final-read", "PASS", "the final tally was read after all load had stopped")
 
 
-def resolution(scan: _Scan, final: FinalState) -> CheckResult:
+def resolution(ev: Evidence) -> CheckResult:
     """The acknowledged votes went to the resolution that was stopped and read."""
+    scan, final = ev.scan, ev.final
     if not scan.resolutions:
         return CheckResult("resolution", "SKIP", "the target does not name its resolutions")
     if final.resolution_id is None:
@@ -115,7 +124,8 @@ def resolution(scan: _Scan, final: FinalState) -> CheckResult:
             "resolution",
             "UNKNOWN",
             f"votes were acknowledged for resolution(s) {sorted(strays)} but resolution "
-            f"{final.resolution_id} was the one read at the end",
+            f"{final.resolution_id} was the one read at the end: those votes are not counted "
+            "against it, and nothing read them",
             tuple(ack.witness() for ack in list(strays.values())[:MAX_WITNESSES]),
             len(strays),
         )
@@ -127,131 +137,9 @@ def resolution(scan: _Scan, final: FinalState) -> CheckResult:
     )
 
 
-def bounds(
-    scan: _Scan, counts: Mapping[str, ChoiceCounts], final: FinalState, split: bool = False
-) -> CheckResult:
-    """Jepsen's counter check, per choice: ok <= final <= ok + info."""
-    if final.counts is None:
-        return CheckResult("bounds", "UNKNOWN", "no final tally to compare the votes against")
-    witnesses = []
-    lost_parts, phantom_parts, hidden_parts = [], [], []
-    for choice, c in counts.items():
-        row = {"choice": choice, **c.to_dict()}
-        if c.final is None:
-            hidden_parts.append(f"{choice}: not in the final tally")
-            witnesses.append(row)
-        elif c.lost:
-            lost_parts.append(f"{c.lost} acknowledged {choice.upper()} votes")
-            witnesses.append(row)
-        elif c.phantom:
-            phantom_parts.append(f"{c.phantom} {choice.upper()} votes nobody sent")
-            witnesses.append(row)
-        elif c.ok + c.info > c.final:
-            hidden_parts.append(
-                f"{choice}: {_plural(c.info, 'vote')} had unknown outcomes; up to "
-                f"{c.ok + c.info - c.final} acknowledged ones could be missing behind them"
-            )
-            witnesses.append(row)
-    if lost_parts:
-        if scan.restarts:
-            cause = "the target was restarted and lost its memory"
-        elif split:
-            cause = (
-                "several server processes each kept their own tally, and the final read "
-                "saw only one of them"
-            )
-        else:
-            cause = "concurrent increments overwrote each other"
-        status: Status = "UNKNOWN" if scan.restarts else "FAIL"
-        return CheckResult(
-            "bounds",
-            status,
-            f"{' and '.join(lost_parts)} are missing from the final tally: {cause}",
-            tuple(witnesses),
-        )
-    if phantom_parts:
-        return CheckResult(
-            "bounds",
-            "FAIL",
-            f"the final tally holds {' and '.join(phantom_parts)} (more than every acknowledged "
-            "and unknown vote together)",
-            tuple(witnesses),
-        )
-    if hidden_parts:
-        return CheckResult("bounds", "UNKNOWN", "; ".join(hidden_parts), tuple(witnesses))
-    total = sum(c.ok for c in counts.values())
-    if total == 0:
-        refused = sum(c.fail for c in counts.values())
-        return CheckResult(
-            "bounds",
-            "UNKNOWN",
-            f"no vote was acknowledged ({_plural(refused, 'vote')} refused), so there was "
-            "nothing to lose: the run proves nothing about thread safety",
-            tuple({"choice": choice, **c.to_dict()} for choice, c in counts.items()),
-        )
-    unknown = sum(c.info for c in counts.values())
-    if unknown:
-        # Every unknown outcome must have landed for the tally to reach ok + info.
-        detail = (
-            f"the final tally equals the {total} acknowledged votes plus all "
-            f"{_plural(unknown, 'vote')} whose outcome was unknown (so every one of them "
-            "landed), choice by choice"
-        )
-    else:
-        detail = f"the final tally equals the {total} acknowledged votes, choice by choice"
-    return CheckResult("bounds", "PASS", detail)
-
-
-def unique_counts(scan: _Scan) -> CheckResult:
-    """No two acknowledged increments of one counter returned the same post-increment value."""
-    if scan.acks_with_count == 0:
-        return CheckResult("unique-counts", "SKIP", "the target does not return the count it wrote")
-    if scan.collision_total:
-        witnesses = [
-            {"count": a.count, "votes": [a.witness(), b.witness()]} for a, b in scan.collisions
-        ]
-        return CheckResult(
-            "unique-counts",
-            "FAIL",
-            f"{_plural(scan.collision_total, 'acknowledged vote')} returned a count another vote "
-            "had already returned: both read the same value and both wrote value+1, so one "
-            "vote overwrote the other",
-            tuple(witnesses),
-            scan.collision_total,
-        )
-    return CheckResult(
-        "unique-counts",
-        "PASS",
-        f"all {scan.acks_with_count} acknowledged votes returned distinct counts",
-    )
-
-
-def counts_within_final(scan: _Scan, final: FinalState, settings: CheckSettings) -> CheckResult:
-    """No acknowledged vote returned a count above the final tally."""
-    if scan.acks_with_count == 0 or final.counts is None:
-        return CheckResult("counts-within-final", "SKIP", "no returned counts or no final tally")
-    if scan.restarts or is_split(scan, final, settings):
-        return CheckResult(
-            "counts-within-final",
-            "SKIP",
-            "several processes kept their own counts, so one final tally cannot bound them",
-        )
-    if scan.above_final_total:
-        return CheckResult(
-            "counts-within-final",
-            "FAIL",
-            f"{_plural(scan.above_final_total, 'acknowledged vote')} returned a count above the "
-            "final tally: the tally once reached that value, then was overwritten by a lower one",
-            tuple(ack.witness() for ack in scan.above_final),
-            scan.above_final_total,
-        )
-    return CheckResult(
-        "counts-within-final", "PASS", "no acknowledged vote returned a count above the final tally"
-    )
-
-
-def split_state(scan: _Scan, settings: CheckSettings, final: FinalState) -> CheckResult:
+def split_state(ev: Evidence) -> CheckResult:
     """One process answered (or the state is declared shared, e.g. in SQLite)."""
+    scan, settings, final = ev.scan, ev.settings, ev.final
     epochs = processes_by_epoch(scan, final)
     most = max((len(p) for p in epochs.values()), default=0)
     if most == 0:
@@ -302,8 +190,9 @@ def split_state(scan: _Scan, settings: CheckSettings, final: FinalState) -> Chec
     )
 
 
-def restart(scan: _Scan, settings: CheckSettings) -> CheckResult | None:
+def restart(ev: Evidence) -> CheckResult | None:
     """A restarted in-memory target lost its state: say so, never PASS."""
+    scan, settings = ev.scan, ev.settings
     if not scan.restarts:
         return None
     when = ", ".join(str(op.time_ns) for op in scan.restarts[:5])
@@ -326,8 +215,9 @@ def restart(scan: _Scan, settings: CheckSettings) -> CheckResult | None:
     )
 
 
-def interrupted(settings: CheckSettings) -> CheckResult | None:
+def interrupted(ev: Evidence) -> CheckResult | None:
     """The run was cut short; only what is already proven stands."""
+    settings = ev.settings
     if settings.interrupted is None:
         return None
     return CheckResult("interrupted", "UNKNOWN", f"the run was interrupted: {settings.interrupted}")

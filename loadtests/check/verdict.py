@@ -22,16 +22,21 @@ class CheckResult:
     witnesses: tuple[Mapping[str, Any], ...] = ()
     # How many witnesses existed before the list was cut to MAX_WITNESSES.
     witness_total: int = 0
+    # Set when the check itself raised (check_safe): the harness's bug, for its fixers.
+    traceback: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form used in result.json."""
-        return {
+        raw: dict[str, Any] = {
             "name": self.name,
             "status": self.status,
             "detail": self.detail,
             "witnesses": [dict(w) for w in self.witnesses],
             "witness_total": max(self.witness_total, len(self.witnesses)),
         }
+        if self.traceback is not None:
+            raw["traceback"] = self.traceback
+        return raw
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> CheckResult:
@@ -42,6 +47,7 @@ class CheckResult:
             str(raw["detail"]),
             tuple(raw.get("witnesses", ())),
             int(raw.get("witness_total", 0)),
+            raw.get("traceback"),
         )
 
 
@@ -56,24 +62,47 @@ def combine(statuses: Iterable[str]) -> Status:
 
 @dataclass(frozen=True)
 class ChoiceCounts:
-    """One counter's outcome counts against its final value."""
+    """One counter's outcome counts against its final value, and what they prove.
+
+    ``lower`` and ``upper`` are Jepsen's counter bounds for the final read: the
+    votes acknowledged before the read was invoked (it must include them) and the
+    votes invoked, not definitely failed, in its round (it may include no more).
+    None means "not computed": then ``ok`` and ``ok + info`` stand in.
+    """
 
     ok: int = 0
     fail: int = 0
     info: int = 0
     final: int | None = None
+    lower: int | None = None
+    upper: int | None = None
+    # Acknowledged votes that returned a count another vote of the same counter, round
+    # and server process had returned: each one proves an overwritten increment.
+    overwritten: int = 0
+
+    @property
+    def shortfall(self) -> int:
+        """Acknowledged votes the final value must include but does not (net, proven)."""
+        if self.final is None:
+            return 0
+        lower = self.ok if self.lower is None else self.lower
+        return max(0, lower - self.final)
 
     @property
     def lost(self) -> int:
-        """Acknowledged increments missing from the final value (proof of loss)."""
-        return max(0, self.ok - self.final) if self.final is not None else 0
+        """Proven lost updates: the larger of the net shortfall and the overwritten votes.
+
+        Both are proofs; phantoms never cancel them out (a net acked - final would).
+        """
+        return max(self.shortfall, self.overwritten)
 
     @property
     def phantom(self) -> int:
-        """Increments in the final value that no ok or info op can explain."""
+        """Increments in the final value that no ok, info or open op can explain."""
         if self.final is None:
             return 0
-        return max(0, self.final - (self.ok + self.info))
+        upper = self.ok + self.info if self.upper is None else self.upper
+        return max(0, self.final - upper)
 
     def to_dict(self) -> dict[str, int | None]:
         """The JSON-ready form used in result.json."""
@@ -84,7 +113,24 @@ class ChoiceCounts:
             "final": self.final,
             "lost": self.lost,
             "phantom": self.phantom,
+            "shortfall": self.shortfall,
+            "overwritten": self.overwritten,
+            "lower": self.lower,
+            "upper": self.upper,
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ChoiceCounts:
+        """Rebuild from result.json (older files have no bounds or overwritten)."""
+        return cls(
+            int(raw["ok"]),
+            int(raw["fail"]),
+            int(raw["info"]),
+            raw.get("final"),
+            raw.get("lower"),
+            raw.get("upper"),
+            int(raw.get("overwritten") or 0),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +153,16 @@ class Verdict:
     def phantom(self) -> int:
         """Unexplained extra votes, over all choices."""
         return sum(c.phantom for c in self.counts.values())
+
+    @property
+    def shortfall(self) -> int:
+        """Acknowledged votes missing from the final tally, net, over all choices."""
+        return sum(c.shortfall for c in self.counts.values())
+
+    @property
+    def overwritten(self) -> int:
+        """Acknowledged votes proven overwritten by duplicate counts, over all choices."""
+        return sum(c.overwritten for c in self.counts.values())
 
     def check(self, name: str) -> CheckResult:
         """The check called ``name``."""

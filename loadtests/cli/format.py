@@ -8,6 +8,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from loadtests.check.checker import loss_checks_failed
+
 STYLE = {
     "PASS": "bold green",
     "FAIL": "bold red",
@@ -23,15 +25,30 @@ def verdict_text(status: str) -> Text:
 
 
 def counts_table(result: Mapping[str, Any]) -> Table:
-    """Per-choice ok/fail/info/final/lost for one run."""
+    """Per-choice ok/fail/info/final and the proven lost, shortfall, overwritten, phantom."""
     table = Table(title="votes per choice", title_justify="left")
-    for column in ("choice", "ok", "fail", "info", "final", "lost", "phantom"):
+    columns = ("choice", "ok", "fail", "info", "final", "lost", "shortfall", "overwritten")
+    for column in (*columns, "phantom"):
         table.add_column(column, justify="left" if column == "choice" else "right")
     for choice, c in result["counts"].items():
         final = "-" if c["final"] is None else str(c["final"])
         lost = Text(str(c["lost"]), style="bold red" if c["lost"] else "")
         table.add_row(
-            choice, str(c["ok"]), str(c["fail"]), str(c["info"]), final, lost, str(c["phantom"])
+            choice,
+            str(c["ok"]),
+            str(c["fail"]),
+            str(c["info"]),
+            final,
+            lost,
+            str(c.get("shortfall", c["lost"])),
+            str(c.get("overwritten", "-")),
+            str(c["phantom"]),
+        )
+    proven = loss_checks_failed(result)
+    if proven and not any(c["lost"] for c in result["counts"].values()):
+        table.caption = (
+            f"lost updates are proven by {', '.join(proven)} (see checks); the figures "
+            "above count only the final tally's shortfall and duplicate counts"
         )
     return table
 

@@ -110,6 +110,15 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     help="Run directory [default: reports/<UTC timestamp>-<name>/].",
 )
 @click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
+@click.option(
+    "--read-every",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Every Nth op of each client reads the counters, and each read is checked "
+    f"against the votes acknowledged before it [default: the target file's, else "
+    f"{defaults.READ_EVERY}: no reads during the run].",
+)
 @race_window_option
 @switch_interval_option
 @click.option(
@@ -165,6 +174,8 @@ def check_cmd(run_dir: Path) -> None:
             checks=[c.to_dict() for c in verdict.checks],
             lost=verdict.lost,
             phantom=verdict.phantom,
+            shortfall=verdict.shortfall,
+            overwritten=verdict.overwritten,
         )
         print_result(result, run_dir)
         if verdict.status != old["verdict"]:

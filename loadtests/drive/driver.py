@@ -112,8 +112,20 @@ class RequestsDriver:
         self._clients[index] = client
         rng = random.Random(self.load.seed * 1_000_003 + index)
         choices = workload.choices
+        read_every, ops = workload.read_every, 0
         try:
-            while (number := quota.claim()) is not None:
+            while True:
+                ops += 1
+                if read_every and ops % read_every == 0:
+                    # Every Nth op reads the counters (it claims no vote): each read is
+                    # checked against the votes acknowledged before it began.
+                    if self.stop.is_set():
+                        break
+                    client.read()
+                    continue
+                number = quota.claim()
+                if number is None:
+                    break
                 if barrier is not None:
                     self._wait(barrier)
                     if self.stop.is_set():

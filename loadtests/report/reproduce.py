@@ -28,6 +28,7 @@ _OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("switch_interval", "--switch-interval", None),
     ("timeout", "--timeout", defaults.TIMEOUT),
     ("seed", "--seed", 0),
+    ("read_every", "--read-every", None),
 )
 _FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"))
 

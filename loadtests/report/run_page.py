@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests.check.checker import loss_checks_failed
 from loadtests.errors import HistoryError
 from loadtests.history import iter_file
 from loadtests.report import plots_run, plots_timeline
@@ -267,6 +268,7 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         "info": sum(int(c.get("info") or 0) for c in counts.values()),
         "counts": [(choice_label(k), v) for k, v in counts.items()],
         "checks": _checks(result),
+        "loss_checks": loss_checks_failed(result),
         "plots": _plots(result, series),
         "timelines": timelines,
         "collision_total": next(

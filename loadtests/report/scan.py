@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadtests.history import Op, Process
+from loadtests.history import Op, Process, pairs
 
 # Latency histogram bins grow by 5%: percentiles read from it are within ~2.5%.
 _BIN_GROWTH = math.log(1.05)
@@ -158,7 +158,6 @@ class _Scanner:
     def __init__(self, series: HistorySeries) -> None:
         self.series = series
         self.bucket_ns = int(series.bucket_s * 1e9)
-        self.open: dict[tuple[Any, str], Op] = {}
         self.acked: dict[str, int] = {}
         self.highest: dict[str, int] = {}
         self.owner: dict[str, list[Collision]] = {}
@@ -170,16 +169,10 @@ class _Scanner:
         self.context: dict[tuple[Any, ...], Interval] = {}
         self.neighbours: dict[int, list[Interval]] = {}
 
-    def feed(self, op: Op) -> None:
+    def feed(self, invoke: Op | None, op: Op) -> None:
         if op.process == "nemesis":
-            if op.type != "invoke":
-                self.series.events.append((op.time_ns, op.f))
+            self.series.events.append((op.time_ns, op.f))
             return
-        key = (op.process, op.vote_id or op.f)
-        if op.type == "invoke":
-            self.open[key] = op
-            return
-        invoke = self.open.pop(key, None)
         if op.f != "vote":
             return
         value = op.value if isinstance(op.value, Mapping) else {}
@@ -292,7 +285,9 @@ def scan(
     """Aggregate a history into time buckets and fill the collisions' timelines."""
     series = HistorySeries(t0_ns, bucket_width(duration_s), collisions=list(collisions))
     scanner = _Scanner(series)
-    for op in ops:
-        scanner.feed(op)
+    # One pairing rule for the whole harness: history.pairs.
+    for invoke, completion in pairs(ops):
+        if completion is not None:
+            scanner.feed(invoke, completion)
     scanner.finish()
     return series

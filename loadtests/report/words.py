@@ -6,22 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Each check as the question it answers.
-CHECK_QUESTIONS = {
-    "history-complete": "Was every request recorded from start to finish?",
-    "evidence": "Is any evidence missing?",
-    "final-read": "Was the final tally read after the load stopped?",
-    "resolution": "Did every vote go to the resolution that was counted?",
-    "bounds": "Is every acknowledged vote in the final tally?",
-    "unique-counts": "Did every vote get a count of its own?",
-    "counts-within-final": "Did the tally ever go backwards?",
-    "split-state": "Did one server process hold all the votes?",
-    "restart": "Did the server keep its memory?",
-    "interrupted": "Did the run finish?",
-    "expectation": "Did the run show what was expected?",
-    "setup": "Could the run be set up?",
-    "harness": "Could the harness run at all?",
-}
+from loadtests.check.checker import QUESTIONS
+
+# Each check as the question it answers: from the checker's one list of checks.
+CHECK_QUESTIONS = QUESTIONS
 
 VERDICT_MEANING = {
     "PASS": "No lost or duplicated update was seen: every acknowledged vote is in the final tally.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from loadtests.defaults import REFERENCE_APP
@@ -42,6 +43,14 @@ def plan(settings: RunSettings) -> Plan:
 
 
 def _resolve(settings: RunSettings) -> Plan:
+    the_plan = _resolve_target(settings)
+    if settings.read_every is None:
+        return the_plan
+    workload = dataclasses.replace(the_plan.workload, read_every=settings.read_every)
+    return dataclasses.replace(the_plan, workload=workload)
+
+
+def _resolve_target(settings: RunSettings) -> Plan:
     env = _target_env(settings)
     server = settings.server or "waitress"
     threads = settings.threads or 16

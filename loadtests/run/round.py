@@ -11,14 +11,13 @@ drawn last, from the files alone.
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from loadtests import defaults
-from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.drive.client import Client, SessionTransport, Timeout
@@ -43,18 +42,6 @@ def harness_timeout(load_timeout: float, read_timeout: float | None = None) -> T
 def error_verdict(name: str, detail: str, expect: str | None) -> Verdict:
     """The verdict of a run the harness could not complete (never a checker's)."""
     return Verdict("ERROR", (CheckResult(name, "ERROR", detail),), {}, expect, False, detail)
-
-
-def check_safely(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Verdict:
-    """The checker's verdict, or ERROR with the traceback when a check raised."""
-    try:
-        return check(ops, final, settings)
-    except Exception as exc:  # a judge that crashes must never destroy the evidence
-        detail = f"the checker raised {type(exc).__name__}: {exc} (the history is saved)"
-        result = CheckResult(
-            "checker", "ERROR", detail, ({"traceback": traceback.format_exc()},), 1
-        )
-        return Verdict("ERROR", (result,), {}, settings.expect, False, detail)
 
 
 @dataclass(frozen=True)
@@ -129,7 +116,7 @@ class Round:
         if self.setup_error is not None:
             verdict = error_verdict("setup", self.setup_error, settings.expect)
         else:
-            verdict = check_safely(ops, self.final, settings)
+            verdict = check_safe(ops, self.final, settings)
             if settings.interrupted and verdict.status == "UNKNOWN":
                 # Other checks may be unknown too, but only because the run was cut short.
                 verdict = replace(verdict, reason=verdict.check("interrupted").detail)

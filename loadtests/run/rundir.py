@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import __version__
-from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History, iter_file
@@ -53,8 +53,12 @@ def result_dict(
         "exit_code": exit_code,
         "reason": verdict.reason,
         "counts": {choice: c.to_dict() for choice, c in verdict.counts.items()},
+        # lost: the proven figure, max(shortfall, overwritten) per choice (never a net that
+        # phantoms could cancel); shortfall, overwritten and phantom each as proven.
         "lost": verdict.lost,
         "phantom": verdict.phantom,
+        "shortfall": verdict.shortfall,
+        "overwritten": verdict.overwritten,
         "checks": [c.to_dict() for c in verdict.checks],
         "final": final.to_dict(),
         "gaps": list(settings.gaps),
@@ -127,14 +131,16 @@ def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
 
     When the harness itself failed (a setup step refused, say), the checker never ran
     and the history cannot show why: re-checking it would turn ERROR into UNKNOWN.
-    The checker always reports history-complete, so its absence marks such a run.
+    The checker always reports history-complete (or, when it crashed, "checker"), so
+    the absence of both marks such a run.
     """
     checks = [CheckResult.from_dict(c) for c in result.get("checks", [])]
-    if result.get("verdict") != "ERROR" or any(c.name == "history-complete" for c in checks):
+    if result.get("verdict") != "ERROR" or any(
+        c.name in ("history-complete", "checker") for c in checks
+    ):
         return None
     counts = {
-        str(choice): ChoiceCounts(c["ok"], c["fail"], c["info"], c["final"])
-        for choice, c in result.get("counts", {}).items()
+        str(choice): ChoiceCounts.from_dict(c) for choice, c in result.get("counts", {}).items()
     }
     return Verdict(
         "ERROR",
@@ -164,5 +170,7 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
     history_path = run_dir / "history.jsonl"
     if not history_path.is_file():
         raise HistoryError(f"{run_dir} has no history.jsonl; the run cannot be re-checked")
-    verdict = check(iter_file(history_path), FinalState.from_dict(result.get("final")), settings)
+    # check_safe: a check that raises is an ERROR with its traceback, and the history stays.
+    final = FinalState.from_dict(result.get("final"))
+    verdict = check_safe(iter_file(history_path), final, settings)
     return verdict, result

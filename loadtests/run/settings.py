@@ -37,6 +37,7 @@ class RunSettings:
     allow_remote: bool = False
     out: Path | None = None
     burst: bool = False
+    read_every: int | None = None  # None: the target file's, else defaults.READ_EVERY
     race_window: float | None = None
     switch_interval: float | None = None
     timeout: float = defaults.TIMEOUT
@@ -71,6 +72,8 @@ class RunSettings:
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
         if self.workers is not None and self.workers > 1 and self.server not in (None, "gunicorn"):
             raise UsageError("--workers > 1 needs --server gunicorn (only it forks workers)")
+        if self.read_every is not None and self.read_every < 0:
+            raise UsageError("--read-every must be 0 (no reads during the run) or more")
         if self.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
         if self.target_url is not None and (self.race_window or self.switch_interval):

@@ -1,6 +1,7 @@
 """Target files: describe any Flask app's counters in TOML, no code needed.
 
-    [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads
+    [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads,
+                    read_every (every Nth op of a client reads the counters)
     [[setup]]       requests sent once before the load, in order
     [[counters]]    name, increment, ok, returns, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
@@ -179,7 +180,18 @@ def load(path: Path) -> TargetFile:
         path,
         "target",
         raw.get("target", {}),
-        {"app", "url", "server", "threads", "workers", "health", "env", "shared_state", "name"},
+        {
+            "app",
+            "url",
+            "server",
+            "threads",
+            "workers",
+            "health",
+            "env",
+            "shared_state",
+            "name",
+            "read_every",
+        },
     )
     app, url = target.get("app", str), target.get("url", str)
     if (app is None) == (url is None):
@@ -200,6 +212,9 @@ def load(path: Path) -> TargetFile:
     if workers > 1 and server != "gunicorn":
         # Refused here so the message names the key; the launcher would refuse it too.
         target.fail("workers", f'{server} runs one process; workers > 1 needs server = "gunicorn"')
+    read_every = target.get("read_every", int, defaults.READ_EVERY)
+    if read_every < 0 or isinstance(read_every, bool):
+        target.fail("read_every", f"must be 0 (no reads) or a positive integer, got {read_every}")
     health = target.get("health", str)
     if health is not None and not health.startswith("/"):
         target.fail("health", f"must start with '/', got {health!r}")
@@ -229,6 +244,7 @@ def load(path: Path) -> TargetFile:
         teardown=teardown,
         shared_state=target.get("shared_state", bool, False),
         health_path=health,
+        read_every=read_every,
     )
     return TargetFile(
         path=path,

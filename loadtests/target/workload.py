@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadtests import defaults
+
 OP_ID = "{op_id}"
 
 
@@ -138,6 +140,8 @@ class Workload:
     # so several server processes answering is not by itself split state.
     shared_state: bool = False
     health_path: str | None = "/health"
+    # Every Nth op of a load client reads every counter (0: only the final read).
+    read_every: int = defaults.READ_EVERY
 
     def counter(self, name: str) -> Counter:
         """The counter called ``name``."""

@@ -1,0 +1,108 @@
+"""What the checker judges besides the history: the final state and the run's settings.
+
+Plain data shared by the scan, the checks and the run directory; nothing here
+imports a check, so the modules of check/ form a line, not a circle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loadtests.history import Op
+
+# Nemesis ops that replace the target process (its in-memory state is gone).
+RESTART_FS = frozenset({"kill", "restart", "kill-restart"})
+
+
+@dataclass(frozen=True)
+class FinalState:
+    """The target's state after the load stopped, as the harness read it.
+
+    ``counts`` is kept as the target returned it: a malformed tally (a string, a
+    bool, a negative number) is evidence the checker reports as ERROR, so it is
+    never coerced or refused here.
+    """
+
+    counts: Mapping[str, Any] | None
+    resolution_id: int | None = None
+    time_ns: int | None = None  # when the final read was invoked
+    pids: tuple[int, ...] = ()
+    source: str = "read"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form used in result.json."""
+        return {
+            "counts": dict(self.counts) if isinstance(self.counts, Mapping) else self.counts,
+            "resolution_id": self.resolution_id,
+            "time_ns": self.time_ns,
+            "pids": list(self.pids),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_read(cls, read: Op, invoked_ns: int) -> FinalState:
+        """The final state from the harness's last read op (no counts if the read failed)."""
+        if read.type != "ok" or not isinstance(read.value, Mapping):
+            return cls(None)
+        pid = read.value.get("pid")
+        return cls(
+            counts=read.value.get("counts"),
+            resolution_id=read.value.get("resolution_id"),
+            time_ns=invoked_ns,
+            pids=(pid,) if type(pid) is int else (),
+            source="read",
+        )
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> FinalState:
+        """Rebuild the final state from result.json (None: there was no final read)."""
+        if not raw:
+            return cls(None)
+        counts = raw.get("counts")
+        pids = raw.get("pids") or ()
+        return cls(
+            {str(k): v for k, v in counts.items()} if isinstance(counts, Mapping) else counts,
+            raw.get("resolution_id"),
+            raw.get("time_ns"),
+            tuple(pids) if isinstance(pids, list | tuple) else (),
+            str(raw.get("source", "read")),
+        )
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """What the checker must know beyond the history: expectations and known gaps."""
+
+    expect: str | None = None  # "pass" or "violation"
+    choices: tuple[str, ...] = ()
+    shared_state: bool = False
+    workers: int | None = None
+    gaps: tuple[str, ...] = ()
+    interrupted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The minimum kept per acknowledged vote: enough to be a witness."""
+
+    vote_id: str | None
+    process: Any
+    invoke_ns: int | None
+    complete_ns: int
+    count: Any
+    pid: Any
+    resolution_id: Any
+
+    def witness(self) -> dict[str, Any]:
+        """The JSON-ready form shown as a witness."""
+        return {
+            "vote_id": self.vote_id,
+            "process": self.process,
+            "invoke_ns": self.invoke_ns,
+            "complete_ns": self.complete_ns,
+            "count": self.count,
+            "pid": self.pid,
+            "resolution_id": self.resolution_id,
+        }
