@@ -44,6 +44,9 @@ MAXIMUM_REQUESTS: Final = 0
 # Apache refuses to serve as root: when racecheck runs as root, the children run as
 # this user (Debian's Apache user), who must be able to read Python, the venv and the app.
 APACHE_USER: Final = "www-data"
+# Apache's connection slots in front of the app (the worker MPM's MaxClients, as in the
+# lecture's configuration): well above any --clients a run uses, so none is turned away.
+APACHE_MAX_CLIENTS: Final = 300
 
 # The race window in the unlocked build: seconds between reading and writing a counter,
 # or CALL_ONLY_WINDOW for no sleep at all, just a function call.
@@ -61,6 +64,7 @@ def race_window_problem(seconds: float) -> str | None:
 
 
 __all__ = [
+    "APACHE_MAX_CLIENTS",
     "APACHE_USER",
     "BUILD",
     "BUILDS",

@@ -86,6 +86,9 @@ class CheckSettings:
     workers: int | None = None
     gaps: tuple[str, ...] = ()
     interrupted: str | None = None
+    # Server processes are recycled after this many requests (apache's maximum_requests;
+    # 0: never): a new pid is then a fresh process, not a second one beside the first.
+    recycle_after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +296,13 @@ def check(
         checks.interrupted(settings),
     ]
     results = [r for r in candidates if r is not None]
+    recycled = checks.recycled(scan, settings, final)
+    if recycled is not None:
+        results = [checks.unproven_when_recycled(r) for r in results] + [recycled]
     status: Status = combine(r.status for r in results)
     reason = _reason(results, status)
+    if recycled is not None and status == "UNKNOWN":
+        reason = recycled.detail
     if settings.gaps and status != "ERROR":
         # A worker's counts are missing: its acknowledged votes are not in the
         # history, so neither a PASS nor a FAIL can be trusted.

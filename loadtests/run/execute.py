@@ -23,7 +23,15 @@ from loadtests import defaults
 from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
-from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, HARNESS_TIMEOUT, REFERENCE_APP, SERVERS
+from loadtests.defaults import (
+    BUILDS,
+    DRIVERS,
+    EXPECTS,
+    HARNESS_TIMEOUT,
+    MULTIPROCESS_SERVERS,
+    REFERENCE_APP,
+    SERVERS,
+)
 from loadtests.drive.client import Client, SessionTransport, Timeout
 from loadtests.errors import UsageError
 from loadtests.history import History, Op, merge
@@ -89,8 +97,13 @@ class RunSettings:
             raise UsageError("--processes must be at least 1")
         if self.processes > 1 and self.driver != "locust":
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
-        if self.workers is not None and self.workers > 1 and self.server not in (None, "gunicorn"):
-            raise UsageError("--workers > 1 needs --server gunicorn (only it forks workers)")
+        if (
+            self.workers is not None
+            and self.workers > 1
+            and self.server not in (None, *MULTIPROCESS_SERVERS)
+        ):
+            servers = " or ".join(MULTIPROCESS_SERVERS)
+            raise UsageError(f"--workers > 1 needs --server {servers} (only they fork processes)")
         if self.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
         if self.target_url is not None and (self.race_window or self.switch_interval):
@@ -185,6 +198,7 @@ def _resolve(settings: RunSettings) -> Plan:
             env={**(tf.env or {}), **env},
             pythonpath=(str(tf.path.resolve().parent),),
             health_path=tf.workload.health_path,
+            maximum_requests=tf.maximum_requests,
         )
         return Plan(tf.workload, spec, None, workers)
     workload = reference_workload(settings.build)
@@ -298,6 +312,7 @@ class _Session:
             workers=self.plan.workers,
             gaps=self.gaps,
             interrupted=self.interrupted,
+            recycle_after=self.plan.spec.maximum_requests if self.plan.spec else 0,
         )
 
 

@@ -208,6 +208,11 @@ def command(spec: TargetSpec, port: int, folder: Path, user: tuple[str, str] | N
     argv += ["--host", spec.host, "--port", str(port)]
     # --workers: daemon processes, each with its own memory; --threads: per process.
     argv += ["--processes", str(spec.workers), "--threads", str(spec.threads)]
+    # Apache's own connection slots (the MPM's MaxClients), apart from the app's threads.
+    # mod_wsgi-express sizes them at 1.5 x the app's threads; with more clients than
+    # that, the event MPM closes idle keep-alive connections as a client reuses them,
+    # and those votes end as unknown outcomes that no other server produces.
+    argv += ["--max-clients", str(defaults.APACHE_MAX_CLIENTS)]
     if spec.maximum_requests:
         argv += ["--maximum-requests", str(spec.maximum_requests)]
     # The error log to our stdout (the run's target.log); a locale every Debian has.
