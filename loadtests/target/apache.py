@@ -200,9 +200,12 @@ def prepare(
 
 
 def command(spec: TargetSpec, port: int, folder: Path, user: tuple[str, str] | None) -> list[str]:
-    """The supervisor's command line: it runs mod_wsgi-express start-server with these options."""
+    """The supervisor's command line (mod_wsgi-express start-server); called before each start."""
     express = express_command()
     assert express is not None  # prepare() checked it
+    # A killed Apache leaves its pid file; should that pid be reused by then, `-k start`
+    # says "httpd (pid N) already running" and exits 0 instead of starting.
+    (folder / "server" / "httpd.pid").unlink(missing_ok=True)
     argv = [str(express), "start-server", str(folder / _SCRIPT)]
     argv += ["--server-root", str(folder / "server"), "--working-directory", str(folder)]
     argv += ["--host", spec.host, "--port", str(port)]
