@@ -141,6 +141,18 @@ def unreadable_path(user: str, paths: Sequence[Path]) -> Path | None:
     return Path(result.stdout.strip()) if result.returncode else None
 
 
+def can_write(user: str, folder: Path) -> bool:
+    """Whether ``user`` may create files in ``folder`` (asked as that user)."""
+    result = subprocess.run(
+        ["/bin/sh", "-c", '[ -w "$1" ] && [ -x "$1" ]', "sh", str(folder)],
+        user=user,
+        group=pwd.getpwnam(user).pw_gid,
+        extra_groups=[],
+        check=False,
+    )
+    return result.returncode == 0
+
+
 def _needed_paths(pythonpath: Sequence[str]) -> list[Path]:
     """What a daemon process reads: the interpreter's stdlib, the venv, the app's folders."""
     paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
@@ -175,6 +187,21 @@ def prepare(
     pythonpath = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     if user is not None:
         check_readable(user[0], pythonpath)
+        database = env.get("RACECHECK_DATABASE")
+        folder_of_db = Path(database).parent if database else None
+        if (
+            folder_of_db is not None
+            and folder_of_db not in writable
+            and folder_of_db.is_dir()
+            and not can_write(user[0], folder_of_db)
+        ):
+            # Not ours to chown (a run directory, say): say so, with the fix.
+            raise UsageError(
+                f"the sqlite build keeps its database in {folder_of_db}, which {user[0]}"
+                " (Apache's user) cannot write. Give it a folder it can write: "
+                f"setfacl -m u:{user[0]}:rwx {folder_of_db}, or set RACECHECK_DATABASE to a"
+                " path in one (--nemesis kill-restart puts it in the run directory)"
+            )
     # Only the harness's knobs and the target's own env: the rest of our environment
     # (HOME=/root, say) is no business of a process running as another user.
     knobs = {k: v for k, v in env.items() if k.startswith("RACECHECK_")} | dict(spec.env)
