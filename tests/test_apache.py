@@ -18,8 +18,10 @@ import pytest
 from support.cli import CliResult, racecheck
 
 from loadtests import defaults
-from loadtests.errors import UsageError
-from loadtests.target import apache
+from loadtests.check.checker import CheckSettings, FinalState, check
+from loadtests.errors import TargetFileError, UsageError
+from loadtests.history import Op
+from loadtests.target import apache, targetfile
 from loadtests.target.launcher import TargetSpec
 
 TARGETS = Path(__file__).parent / "targets"
@@ -168,3 +170,47 @@ def test_an_unreadable_folder_is_named_with_the_fix() -> None:
         assert apache.unreadable_path(defaults.APACHE_USER, [closed / "app"]) == closed
         with pytest.raises(UsageError, match=f"setfacl -m u:{defaults.APACHE_USER}:x {closed}"):
             apache.check_readable(defaults.APACHE_USER, [str(closed / "app")])
+
+
+def _votes(pids: list[int]) -> list[Op]:
+    """One acknowledged YES vote per pid, in turn, each process counting from 1."""
+    ops: list[Op] = []
+    for n, pid in enumerate(pids):
+        vote_id = f"v{n}"
+        ops.append(Op(2 * n, n, "invoke", "vote", {"choice": "yes"}, 10 * n, vote_id))
+        value = {"choice": "yes", "count": 1, "pid": pid, "resolution_id": 1}
+        ops.append(Op(2 * n + 1, n, "ok", "vote", value, 10 * n + 5, vote_id))
+    return ops
+
+
+def test_recycled_processes_are_unknown_and_named_not_a_split() -> None:
+    final = FinalState({"yes": 1}, 1, 100, (303,))
+    settings = CheckSettings(choices=("yes",), recycle_after=1)
+    verdict = check(_votes([301, 302, 303]), final, settings)
+    assert verdict.status == "UNKNOWN"
+    recycle = verdict.check("recycle")
+    assert recycle.status == "UNKNOWN"
+    assert "recycled after 1 requests" in recycle.detail and "301, 302, 303" in recycle.detail
+    assert verdict.check("split-state").status == "UNKNOWN"
+    assert verdict.check("bounds").status == "UNKNOWN"
+    assert verdict.reason == recycle.detail
+
+
+def test_without_recycling_the_same_history_is_a_split() -> None:
+    final = FinalState({"yes": 1}, 1, 100, (303,))
+    verdict = check(_votes([301, 302, 303]), final, CheckSettings(choices=("yes",)))
+    assert verdict.status == "FAIL"
+    assert verdict.check("split-state").status == "FAIL"
+    assert all(r.name != "recycle" for r in verdict.checks)
+
+
+def test_a_target_file_sets_maximum_requests_for_apache_only(tmp_path: Path) -> None:
+    assert targetfile.load(TARGETS / "apache_recycled.toml").maximum_requests == 100
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[target]\napp = "likes:create_app"\nserver = "waitress"\nmaximum_requests = 5\n'
+        '[[counters]]\nname = "a"\nincrement = { path = "/like/a" }\n'
+        'read = { path = "/likes", json = "a" }\n'
+    )
+    with pytest.raises(TargetFileError, match=r"target\.maximum_requests: .*apache"):
+        targetfile.load(path)

@@ -37,13 +37,28 @@ import sys
 import sysconfig
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from loadtests import defaults
 from loadtests.errors import UsageError
 
-if TYPE_CHECKING:
-    from loadtests.target.launcher import TargetSpec
+
+class TargetSpec(Protocol):
+    """What this module reads of the launcher's TargetSpec (the launcher imports us)."""
+
+    @property
+    def app(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def workers(self) -> int: ...
+    @property
+    def maximum_requests(self) -> int: ...
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
 
 INSTALL = (
     "Install Apache and mod_wsgi (Debian):\n"
