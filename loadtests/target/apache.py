@@ -260,6 +260,9 @@ def command(spec: TargetSpec, port: int, folder: Path, user: tuple[str, str] | N
     argv += ["--max-clients", str(defaults.APACHE_MAX_CLIENTS)]
     if spec.maximum_requests:
         argv += ["--maximum-requests", str(spec.maximum_requests)]
+    # Chunked bodies reach the app, as under the other servers, and the app decides
+    # (the reference app refuses them with its JSON error); else Apache answers 411 HTML.
+    argv += ["--chunked-request"]
     # The error log to our stdout (the run's target.log); a locale every Debian has.
     argv += ["--log-to-terminal", "--locale", "C.UTF-8"]
     argv += ["--startup-timeout", str(_STARTUP_TIMEOUT)]
