@@ -15,7 +15,7 @@ from typing import Final, Literal, get_args
 Build = Literal["locked", "unlocked", "sqlite"]
 BUILDS: Final[tuple[Build, ...]] = get_args(Build)
 MAX_RACE_WINDOW: Final = 60.0
-ServerName = Literal["werkzeug", "waitress", "gunicorn"]
+ServerName = Literal["werkzeug", "waitress", "gunicorn", "apache"]
 SERVERS: Final[tuple[ServerName, ...]] = get_args(ServerName)
 DriverName = Literal["requests", "locust"]
 DRIVERS: Final[tuple[DriverName, ...]] = get_args(DriverName)
@@ -27,7 +27,7 @@ BUILD: Final[Build] = "locked"
 SERVER: Final[ServerName] = "waitress"
 DRIVER: Final[DriverName] = "requests"
 THREADS: Final = 16  # request threads per server process
-WORKERS: Final = 1  # server processes (gunicorn)
+WORKERS: Final = 1  # server processes (gunicorn workers, apache mod_wsgi daemon processes)
 CLIENTS: Final = 32  # concurrent clients of the load
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
@@ -41,6 +41,17 @@ HARNESS_TIMEOUT: Final = 10.0
 READ_EVERY: Final = 0
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
+# Servers that run several processes, each with its own memory (--workers > 1).
+MULTIPROCESS_SERVERS: Final[tuple[ServerName, ...]] = ("gunicorn", "apache")
+# Requests after which apache recycles a daemon process (mod_wsgi maximum-requests,
+# the MPM's MaxRequestsPerChild); 0 never recycles.
+MAXIMUM_REQUESTS: Final = 0
+# Apache refuses to serve as root: when racecheck runs as root, the children run as
+# this user (Debian's Apache user), who must be able to read Python, the venv and the app.
+APACHE_USER: Final = "www-data"
+# Apache's connection slots in front of the app (the worker MPM's MaxClients, as in the
+# lecture's configuration): well above any --clients a run uses, so none is turned away.
+APACHE_MAX_CLIENTS: Final = 300
 
 # The race window in the unlocked build: seconds between reading and writing a counter,
 # or CALL_ONLY_WINDOW for no sleep at all, just a function call.
@@ -58,6 +69,8 @@ def race_window_problem(seconds: float) -> str | None:
 
 
 __all__ = [
+    "APACHE_MAX_CLIENTS",
+    "APACHE_USER",
     "BUILD",
     "BUILDS",
     "CALL_ONLY_WINDOW",
@@ -67,7 +80,9 @@ __all__ = [
     "DRIVERS",
     "EXPECTS",
     "HARNESS_TIMEOUT",
+    "MAXIMUM_REQUESTS",
     "MAX_RACE_WINDOW",
+    "MULTIPROCESS_SERVERS",
     "PROCESSES",
     "READY_TIMEOUT",
     "READ_EVERY",

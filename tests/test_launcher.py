@@ -195,14 +195,19 @@ def test_kill_then_restart_serves_the_same_port(launch: Any, server: str) -> Non
     assert_gone(first)
 
     # The launcher still holds the socket: a request made now waits in the backlog.
+    # Apache binds the port itself, so there the launcher only reserves it (a request
+    # made now is refused) and the restarted server gets the same port.
+    holds_backlog = server != "apache"
     answers: list[int] = []
     waiting = threading.Thread(
         target=lambda: answers.append(requests.get(f"{url}/health", timeout=READY).status_code)
     )
-    waiting.start()
+    if holds_backlog:
+        waiting.start()
     target.restart(ready_timeout=READY)
-    waiting.join(READY)
-    assert answers == [200]
+    if holds_backlog:
+        waiting.join(READY)
+        assert answers == [200]
     assert target.url == url
     assert target.pid != first.pid
     assert requests.get(f"{url}/health", timeout=10).status_code == 200

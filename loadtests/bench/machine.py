@@ -12,8 +12,9 @@ from typing import Any
 from loadtests.bench import tools as bench_tools
 from loadtests.defaults import SERVERS
 
-PACKAGES = ("racecheck", "requests", "urllib3", "flask", *SERVERS)
-PACKAGES_OPTIONAL = ("locust", "orjson", "numpy")
+# Servers by their package names: apache is served by mod_wsgi (optional).
+PACKAGES = ("racecheck", "requests", "urllib3", "flask", *(s for s in SERVERS if s != "apache"))
+PACKAGES_OPTIONAL = ("locust", "orjson", "numpy", "mod_wsgi")
 
 
 def _cpu_model(cpuinfo: str) -> str:

@@ -269,6 +269,8 @@ def format_table(results: dict[str, Any]) -> str:
         elif "error" in row:
             lines.append(f"detect {name:<27} error: {row['error'].splitlines()[0][:80]}")
     for server, row in sections.get("lock", {}).items():
+        if isinstance(row, dict) and "skipped" in row:
+            lines.append(f"lock cost {server:<24} not measured: {row['skipped']}")
         if isinstance(row, dict) and "locked_vs_unlocked" in row:
             lines.append(
                 f"lock cost {server:<24} locked/unlocked {row['locked_vs_unlocked']} "

@@ -88,6 +88,7 @@ CHECKS: tuple[Check, ...] = (
         root_cause=True,
     ),
     Check("restart", "Did the server keep its memory?", checks.restart, 6),
+    Check("recycle", "Did the server keep its processes?", checks.recycled, 6),
     Check("interrupted", "Did the run finish?", checks.interrupted),
 )
 
@@ -132,8 +133,13 @@ def _reason(results: list[CheckResult], status: Status) -> str:
 
 def _judge(ev: Evidence, results: list[CheckResult]) -> Verdict:
     settings = ev.settings
+    recycled = next((r for r in results if r.name == "recycle" and r.status != "PASS"), None)
+    if recycled is not None:
+        results = [checks.unproven_when_recycled(r) for r in results]
     status: Status = combine(r.status for r in results)
     reason = _reason(results, status)
+    if recycled is not None and status == "UNKNOWN":
+        reason = recycled.detail
     if any(r.name == "well-formed" and r.status == "ERROR" for r in results):
         # Malformed evidence proves nothing, not even a loss: never FAIL on it.
         status, reason = "ERROR", _reason(results, "ERROR")

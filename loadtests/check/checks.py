@@ -7,6 +7,7 @@ words, and why it matters.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from loadtests.check.evidence import Evidence
@@ -212,6 +213,56 @@ def restart(ev: Evidence) -> CheckResult | None:
         f"{scan.acks_before_restart} votes acknowledged before that lived only in its memory "
         "and are gone, so this run cannot judge thread safety from the final tally",
         witnesses,
+    )
+
+
+# Recycled processes (apache's maximum_requests): a restart the harness did not cause;
+# the successor starts with empty memory, under a new pid.
+RECYCLE_BLIND = ("split-state", "bounds", "counts-within-final")
+
+
+def recycled(ev: Evidence) -> CheckResult | None:
+    """Server processes were recycled after N requests: name them, never PASS on memory."""
+    scan, settings, final = ev.scan, ev.settings, ev.final
+    if not settings.recycle_after:
+        return None
+    pids = sorted(set().union(*processes_by_epoch(scan, final).values()))
+    if len(pids) <= 1:
+        return None
+    if settings.shared_state:
+        return CheckResult(
+            "recycle",
+            "PASS",
+            f"server processes were recycled after {settings.recycle_after} requests "
+            f"({len(pids)} pids answered) and the state lives outside their memory",
+        )
+    witnesses = [
+        {"pid": pid, "vote": scan.pid_acks[pid].witness()}
+        if pid in scan.pid_acks
+        else {"pid": pid, "answered": "the final read"}
+        for pid in pids[:MAX_WITNESSES]
+    ]
+    shown = ", ".join(map(str, pids[:10])) + (", ..." if len(pids) > 10 else "")
+    return CheckResult(
+        "recycle",
+        "UNKNOWN",
+        f"server processes were recycled after {settings.recycle_after} requests "
+        f"(maximum_requests): {len(pids)} pids answered ({shown}), and each new process "
+        "started with empty memory, so the votes its predecessors held are gone and this "
+        "run cannot judge thread safety from the tallies",
+        tuple(witnesses),
+        len(pids),
+    )
+
+
+def unproven_when_recycled(result: CheckResult) -> CheckResult:
+    """A FAIL that recycling alone explains (another pid, a lower tally) proves nothing."""
+    if result.name not in RECYCLE_BLIND or result.status != "FAIL":
+        return result
+    return replace(
+        result,
+        status="UNKNOWN",
+        detail=f"{result.detail} (not proof: the server recycles its processes)",
     )
 
 

@@ -81,6 +81,9 @@ class CheckSettings:
     workers: int | None = None
     gaps: tuple[str, ...] = ()
     interrupted: str | None = None
+    # Server processes are recycled after this many requests (apache's maximum_requests;
+    # 0: never): a new pid is then a fresh process, not a second one beside the first.
+    recycle_after: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="gunicorn worker processes [default: 1].",
+    help="Server processes: gunicorn workers, apache daemon processes [default: 1].",
 )
 @click.option("--driver", type=click.Choice(DRIVERS), default="requests", show_default=True)
 @click.option(

@@ -66,7 +66,11 @@ def build_spec(
 @click.option("--server", type=click.Choice(SERVERS), default=defaults.SERVER, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=defaults.THREADS, show_default=True)
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="gunicorn only."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="gunicorn workers or apache daemon processes.",
 )
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Loopback unless --allow-remote."

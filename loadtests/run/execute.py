@@ -113,6 +113,7 @@ class _Load:
             workers=self.plan.workers,
             gaps=self.gaps,
             interrupted=self.interrupted,
+            recycle_after=self.plan.spec.maximum_requests if self.plan.spec else 0,
         )
 
 

@@ -68,6 +68,7 @@ def _resolve_target(settings: RunSettings) -> Plan:
             env={**(tf.env or {}), **env},
             pythonpath=(str(tf.path.resolve().parent),),
             health_path=tf.workload.health_path,
+            maximum_requests=tf.maximum_requests,
         )
         return Plan(tf.workload, spec, None, workers)
     workload = reference_workload(settings.build)

@@ -166,6 +166,7 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
         workers=raw.get("workers"),
         gaps=tuple(raw.get("gaps", ())),
         interrupted=raw.get("interrupted"),
+        recycle_after=int(raw.get("recycle_after") or 0),
     )
     history_path = run_dir / "history.jsonl"
     if not history_path.is_file():

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import defaults
-from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, MULTIPROCESS_SERVERS, SERVERS
 from loadtests.errors import UsageError
 
 
@@ -70,8 +70,13 @@ class RunSettings:
             raise UsageError("--processes must be at least 1")
         if self.processes > 1 and self.driver != "locust":
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
-        if self.workers is not None and self.workers > 1 and self.server not in (None, "gunicorn"):
-            raise UsageError("--workers > 1 needs --server gunicorn (only it forks workers)")
+        if (
+            self.workers is not None
+            and self.workers > 1
+            and self.server not in (None, *MULTIPROCESS_SERVERS)
+        ):
+            servers = " or ".join(MULTIPROCESS_SERVERS)
+            raise UsageError(f"--workers > 1 needs --server {servers} (only they fork processes)")
         if self.read_every is not None and self.read_every < 0:
             raise UsageError("--read-every must be 0 (no reads during the run) or more")
         if self.timeout <= 0:

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 
 from loadtests import defaults
-from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS, ServerName
+from loadtests.defaults import BUILDS, MULTIPROCESS_SERVERS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
 from loadtests.target.processes import ManagedProcess, group_members, start_process
 from loadtests.target.safety import is_loopback_host as is_loopback
@@ -62,6 +62,8 @@ class TargetSpec:
     pythonpath: tuple[str, ...] = ()
     health_path: str | None = "/health"
     allow_remote: bool = False
+    # Recycle each server process after this many requests (apache only; 0: never).
+    maximum_requests: int = defaults.MAXIMUM_REQUESTS
 
     def __post_init__(self) -> None:
         # Frozen means frozen: copy what a caller could mutate behind our back.
@@ -74,11 +76,27 @@ class TargetSpec:
             raise UsageError(f"threads must be at least 1, not {self.threads}")
         if self.workers < 1:
             raise UsageError(f"workers must be at least 1, not {self.workers}")
-        if self.workers > 1 and self.server != "gunicorn":
+        if self.workers > 1 and self.server not in MULTIPROCESS_SERVERS:
             raise UsageError(
                 f"{self.server} runs a single process; --workers {self.workers} needs"
-                " --server gunicorn (or drop --workers)"
+                f" --server {' or '.join(MULTIPROCESS_SERVERS)} (or drop --workers)"
             )
+        if self.maximum_requests < 0:
+            raise UsageError(
+                f"maximum_requests must be 0 (never) or more, not {self.maximum_requests}"
+            )
+        if self.maximum_requests and self.server != "apache":
+            raise UsageError(
+                f"maximum_requests recycles mod_wsgi daemon processes: it needs --server apache,"
+                f" and {self.server} has no such setting here (or drop maximum_requests)"
+            )
+        if self.server == "apache":
+            from loadtests.target import apache
+
+            # Refused here, before anything starts: the exit is a usage error (2).
+            problem = apache.missing()
+            if problem:
+                raise UsageError(problem)
         if not 0 <= self.port <= 65535:
             raise UsageError(f"port {self.port} is out of range; use 0 to let the OS pick one")
         module, _, attr = self.app.partition(":")
@@ -116,6 +134,11 @@ class TargetSpec:
         elif self.server == "gunicorn":
             workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
             hosting = f"gunicorn {workers} x{self.threads} threads"
+        elif self.server == "apache":
+            processes = f"{self.workers} process{'es' if self.workers > 1 else ''}"
+            hosting = f"apache mod_wsgi {processes} x{self.threads} threads"
+            if self.maximum_requests:
+                hosting += f", recycled every {self.maximum_requests} requests"
         else:
             hosting = f"waitress x{self.threads} threads"
         return f"{self.app}{build} on {hosting}"
@@ -134,7 +157,14 @@ class RunningTarget:
         self._lock = threading.Lock()  # a nemesis thread restarts while others stop
         self._stopped = False
         self._scratch = _scratch_dir(spec)
-        self.process, self._log_offset = self._spawn()
+        self._apache: tuple[Path, tuple[str, str] | None] | None = None
+        try:
+            if spec.server == "apache":
+                self._apache = _prepare_apache(spec, self._scratch)
+            self.process, self._log_offset = self._spawn()
+        except BaseException:
+            self._remove_scratch()
+            raise
 
     def __repr__(self) -> str:
         return f"<RunningTarget {self.url} pid={self.pid} {self.spec.describe()!r}>"
@@ -152,7 +182,7 @@ class RunningTarget:
 
     @property
     def pid(self) -> int:
-        """The server's pid (gunicorn's arbiter)."""
+        """The server's pid (gunicorn's arbiter, apache's supervisor)."""
         return self.process.pid
 
     def alive(self) -> bool:
@@ -165,8 +195,12 @@ class RunningTarget:
             self._stopped = True
             self.process.stop(grace)
             self._listener.close()
-            if self._scratch is not None:
-                shutil.rmtree(self._scratch, ignore_errors=True)
+            self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        for folder in (self._scratch, self._apache[0] if self._apache else None):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def kill(self) -> None:
         """SIGKILL the server now; the port stays bound, so restart() can follow."""
@@ -216,14 +250,19 @@ class RunningTarget:
 
     def _spawn(self) -> tuple[ManagedProcess, int]:
         offset = self.log_path.stat().st_size if self.log_path and self.log_path.exists() else 0
+        env = _target_env(self.spec, self._scratch)
+        if self._apache is not None:
+            from loadtests.target import apache
+
+            # Apache binds the (reserved) port itself: no socket to hand down.
+            argv = apache.command(self.spec, self.port, *self._apache)
+            return start_process(argv, env=env, log_path=self.log_path), offset
         fd = self._listener.fileno()
         argv = [sys.executable, "-m", "loadtests.target.serve", "--app", self.spec.app]
         argv += ["--server", self.spec.server, "--fd", str(fd), "--host", self.spec.host]
         argv += ["--port", str(self.port), "--threads", str(self.spec.threads)]
         argv += ["--workers", str(self.spec.workers), "--parent-pid", str(os.getpid())]
-        process = start_process(
-            argv, env=_target_env(self.spec, self._scratch), log_path=self.log_path, pass_fds=(fd,)
-        )
+        process = start_process(argv, env=env, log_path=self.log_path, pass_fds=(fd,))
         return process, offset
 
     def _log_excerpt(self) -> str:
@@ -245,12 +284,34 @@ def start_target(
     spec: TargetSpec, *, ready_timeout: float = 30.0, log_path: Path | None = None
 ) -> RunningTarget:
     """Bind the port, start the server in its own process group, return once it answers."""
+    if spec.server != "apache" or spec.port:
+        return _start_target(spec, ready_timeout, log_path)
+    # Apache binds its port itself; should another process take the one we reserved
+    # first (it would have to set SO_REUSEADDR too), try another.
+    for attempt in range(_PORT_ATTEMPTS):
+        try:
+            return _start_target(spec, ready_timeout, log_path)
+        except LaunchError as exc:
+            if "Address already in use" not in str(exc) or attempt == _PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+_PORT_ATTEMPTS = 3
+
+
+def _start_target(spec: TargetSpec, ready_timeout: float, log_path: Path | None) -> RunningTarget:
     try:
-        listener = socket.create_server(
-            (spec.host, spec.port),
-            family=socket.AF_INET6 if ":" in spec.host else socket.AF_INET,
-            backlog=socket.SOMAXCONN,
-        )
+        if spec.server == "apache":
+            from loadtests.target import apache
+
+            listener = apache.reserve_port(spec.host, spec.port)
+        else:
+            listener = socket.create_server(
+                (spec.host, spec.port),
+                family=socket.AF_INET6 if ":" in spec.host else socket.AF_INET,
+                backlog=socket.SOMAXCONN,
+            )
     except OSError as exc:
         raise LaunchError(
             f"cannot listen on {spec.host}:{spec.port}: {exc.strerror or exc}."
@@ -280,6 +341,20 @@ def _scratch_dir(spec: TargetSpec) -> Path | None:
     if spec.build != "sqlite" or "RACECHECK_DATABASE" in spec.env:
         return None
     return Path(tempfile.mkdtemp(prefix="racecheck-db-"))
+
+
+def _prepare_apache(spec: TargetSpec, scratch: Path | None) -> tuple[Path, tuple[str, str] | None]:
+    """A folder for Apache's generated config and the app's WSGI script; the user to run as."""
+    from loadtests.target import apache
+
+    folder = Path(tempfile.mkdtemp(prefix="racecheck-apache-"))
+    try:
+        writable = (scratch,) if scratch is not None else ()
+        user = apache.prepare(spec, _target_env(spec, scratch), folder, writable)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, user
 
 
 def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
     [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads,
                     read_every (every Nth op of a client reads the counters)
+                    workers, maximum_requests (apache: recycle each process after N requests)
     [[setup]]       requests sent once before the load, in order
     [[counters]]    name, increment, ok, returns, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests import defaults
-from loadtests.defaults import SERVERS, ServerName
+from loadtests.defaults import MULTIPROCESS_SERVERS, SERVERS, ServerName
 from loadtests.errors import TargetFileError
 from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
 
@@ -38,6 +39,7 @@ class TargetFile:
     threads: int = defaults.THREADS
     workers: int = defaults.WORKERS
     env: Mapping[str, str] | None = None
+    maximum_requests: int = defaults.MAXIMUM_REQUESTS
 
 
 class _Reader:
@@ -186,6 +188,7 @@ def load(path: Path) -> TargetFile:
             "server",
             "threads",
             "workers",
+            "maximum_requests",
             "health",
             "env",
             "shared_state",
@@ -209,12 +212,22 @@ def load(path: Path) -> TargetFile:
         target.fail("threads", f"must be at least 1, got {threads}")
     if workers < 1:
         target.fail("workers", f"must be at least 1, got {workers}")
-    if workers > 1 and server != "gunicorn":
+    if workers > 1 and server not in MULTIPROCESS_SERVERS:
         # Refused here so the message names the key; the launcher would refuse it too.
-        target.fail("workers", f'{server} runs one process; workers > 1 needs server = "gunicorn"')
+        needs = " or ".join(f'"{name}"' for name in MULTIPROCESS_SERVERS)
+        target.fail("workers", f"{server} runs one process; workers > 1 needs server = {needs}")
     read_every = target.get("read_every", int, defaults.READ_EVERY)
     if read_every < 0 or isinstance(read_every, bool):
         target.fail("read_every", f"must be 0 (no reads) or a positive integer, got {read_every}")
+    maximum_requests = target.get("maximum_requests", int, defaults.MAXIMUM_REQUESTS)
+    if maximum_requests < 0:
+        target.fail(
+            "maximum_requests", f"must be 0 (never recycle) or more, got {maximum_requests}"
+        )
+    if maximum_requests and server != "apache":
+        target.fail(
+            "maximum_requests", 'recycles mod_wsgi daemon processes: needs server = "apache"'
+        )
     health = target.get("health", str)
     if health is not None and not health.startswith("/"):
         target.fail("health", f"must start with '/', got {health!r}")
@@ -255,4 +268,5 @@ def load(path: Path) -> TargetFile:
         threads=threads,
         workers=workers,
         env={str(k): str(v) for k, v in env.items()} if env else None,
+        maximum_requests=maximum_requests,
     )
