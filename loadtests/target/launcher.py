@@ -28,6 +28,8 @@ from types import MappingProxyType, TracebackType
 from loadtests import defaults
 from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
+from loadtests.target import preempt as preempting
+from loadtests.target.preempt import Preempt
 from loadtests.target.processes import ManagedProcess, group_members, start_process
 from loadtests.target.safety import is_loopback_host as is_loopback
 
@@ -62,6 +64,10 @@ class TargetSpec:
     pythonpath: tuple[str, ...] = ()
     health_path: str | None = "/health"
     allow_remote: bool = False
+    # --preempt: forced thread switches in the app's code (None: off), and the folder where
+    # each target process writes which app lines each request ran (None: not recorded).
+    preempt: Preempt | None = None
+    trace_dir: str | None = None
 
     def __post_init__(self) -> None:
         # Frozen means frozen: copy what a caller could mutate behind our back.
@@ -118,7 +124,8 @@ class TargetSpec:
             hosting = f"gunicorn {workers} x{self.threads} threads"
         else:
             hosting = f"waitress x{self.threads} threads"
-        return f"{self.app}{build} on {hosting}"
+        forced = f", preempt rate {self.preempt.rate:g}" if self.preempt is not None else ""
+        return f"{self.app}{build} on {hosting}{forced}"
 
 
 class RunningTarget:
@@ -286,6 +293,10 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
     env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}  # the log tail must be current
     if spec.build is not None:
         env["RACECHECK_BUILD"] = spec.build
+    if spec.preempt is not None:
+        env.update(spec.preempt.env())
+        if spec.trace_dir is not None:
+            env[preempting.ENV_TRACE_DIR] = os.path.abspath(spec.trace_dir)
     if scratch is not None:
         env["RACECHECK_DATABASE"] = str(scratch / "votes.sqlite3")
     # The repo root too, so target_app and loadtests import even when not installed.
