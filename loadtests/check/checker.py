@@ -86,6 +86,9 @@ class CheckSettings:
     workers: int | None = None
     gaps: tuple[str, ...] = ()
     interrupted: str | None = None
+    # What a returned count is (--preempt, issue 11): "written", the value the handler wrote,
+    # or "reread", read back after the write, where equal counts do not prove a lost update.
+    reply: str = "written"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +289,7 @@ def check(
         checks.final_read(scan, final),
         checks.resolution(scan, final),
         checks.bounds(scan, counts, final, checks.is_split(scan, final, settings)),
-        checks.unique_counts(scan),
+        checks.unique_counts(scan, settings),
         checks.counts_within_final(scan, final, settings),
         checks.split_state(scan, settings, final),
         checks.restart(scan, settings),

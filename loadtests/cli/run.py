@@ -14,7 +14,7 @@ from loadtests import defaults
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.cli.exits import EXIT_UNKNOWN, handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
-from loadtests.cli.options import race_window_option, switch_interval_option
+from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
 from loadtests.run.execute import RunSettings, execute
 
@@ -25,6 +25,8 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     console.print(counts_table(result))
     console.print(checks_table(result))
     console.print(verdict_line(result, str(run_dir)))
+    for note in result.get("notes") or ():  # type: ignore[attr-defined]
+        console.print(f"note: {note}", style="yellow", markup=False)
 
 
 @click.command("run")
@@ -111,6 +113,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 @click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
 @race_window_option
 @switch_interval_option
+@preempt_options
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -127,6 +130,7 @@ def run_cmd(**options: object) -> None:
     def body() -> int:
         settings = RunSettings(
             nemesis=tuple(options.pop("nemesis")),  # type: ignore[arg-type]
+            preempt_modules=tuple(options.pop("preempt_modules")),  # type: ignore[arg-type]
             command=command,
             **options,  # type: ignore[arg-type]
         )

@@ -29,7 +29,12 @@ _OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("timeout", "--timeout", defaults.TIMEOUT),
     ("seed", "--seed", 0),
 )
-_FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"))
+_FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"), ("preempt", "--preempt"))
+# Only meaningful with --preempt: the density and its seed, so the run repeats as it was.
+_PREEMPT_OPTIONS: tuple[tuple[str, str, Any], ...] = (
+    ("preempt_rate", "--preempt-rate", defaults.PREEMPT_RATE),
+    ("preempt_seed", "--preempt-seed", defaults.PREEMPT_SEED),
+)
 
 
 def command_from_settings(settings: Mapping[str, Any]) -> str:
@@ -47,6 +52,13 @@ def command_from_settings(settings: Mapping[str, Any]) -> str:
     for key, flag in _FLAGS:
         if settings.get(key):
             words.append(flag)
+    if settings.get("preempt"):
+        for key, flag, default in _PREEMPT_OPTIONS:
+            value = settings.get(key)
+            if value is not None and value != default:
+                words += [flag, _format(value)]
+        for module in settings.get("preempt_modules") or ():
+            words += ["--preempt-module", str(module)]
     return shlex.join(words)
 
 

@@ -27,10 +27,13 @@ from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, HARNESS_TIMEOUT, REFERE
 from loadtests.drive.client import Client, SessionTransport, Timeout
 from loadtests.errors import UsageError
 from loadtests.history import History, Op, merge
+from loadtests.report.notes import run_notes
 from loadtests.run.rundir import new_run_dir, result_dict, write_history, write_result
 from loadtests.stats import summarize
+from loadtests.target import preempt as preempting
 from loadtests.target import targetfile
 from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
+from loadtests.target.preempt import Preempt
 from loadtests.target.safety import check_url
 from loadtests.target.workload import Workload, reference_workload
 
@@ -64,6 +67,11 @@ class RunSettings:
     name: str | None = None
     progress: bool | None = None
     command: str = ""
+    # --preempt (issue 11): forced switches between the app's bytecodes in the target.
+    preempt: bool = False
+    preempt_rate: float = defaults.PREEMPT_RATE
+    preempt_seed: int = defaults.PREEMPT_SEED
+    preempt_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.build not in BUILDS:
@@ -99,6 +107,20 @@ class RunSettings:
                 "they cannot reach one already running at --target-url"
             )
 
+        if self.target_url is not None and self.preempt:
+            raise UsageError(
+                "--preempt installs a tracer in a target racecheck starts; it cannot reach one "
+                "already running at --target-url (use --app or --target)"
+            )
+        if self.preempt:
+            self.preemption()  # validates the rate and module names now
+
+    def preemption(self) -> Preempt | None:
+        """The --preempt settings for the target, or None when off."""
+        if not self.preempt:
+            return None
+        return Preempt(self.preempt_rate, self.preempt_seed, self.preempt_modules)
+
     @property
     def label(self) -> str:
         """A short name for the run directory and reports."""
@@ -113,6 +135,7 @@ class RunSettings:
         data["target_file"] = str(self.target_file) if self.target_file else None
         data["out"] = str(self.out) if self.out else None
         data["nemesis"] = list(self.nemesis)
+        data["preempt_modules"] = list(self.preempt_modules)
         data["name"] = self.label
         return data
 
@@ -185,6 +208,7 @@ def _resolve(settings: RunSettings) -> Plan:
             env={**(tf.env or {}), **env},
             pythonpath=(str(tf.path.resolve().parent),),
             health_path=tf.workload.health_path,
+            preempt=settings.preemption() or tf.preempt,
         )
         return Plan(tf.workload, spec, None, workers)
     workload = reference_workload(settings.build)
@@ -197,6 +221,7 @@ def _resolve(settings: RunSettings) -> Plan:
         app=settings.app or REFERENCE_APP,
         build=settings.build if settings.app in (None, REFERENCE_APP) else None,
         env=env,
+        preempt=settings.preemption(),
     )
     return Plan(workload, spec, None, workers)
 
@@ -298,6 +323,7 @@ class _Session:
             workers=self.plan.workers,
             gaps=self.gaps,
             interrupted=self.interrupted,
+            reply=self.plan.workload.reply,
         )
 
 
@@ -313,6 +339,9 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
                 from loadtests.nemesis.runner import adapt_spec
 
                 spec = adapt_spec(settings, the_plan.spec, str(run_dir.resolve()))
+                if spec.preempt is not None:
+                    trace_dir = str(run_dir.resolve() / preempting.TRACE_DIR_NAME)
+                    spec = dataclasses.replace(spec, trace_dir=trace_dir)
                 started = target = start_target(spec, log_path=run_dir / "target.log")
                 # After Ctrl-C a target busy with stalled requests gets a short grace.
                 stack.callback(lambda: started.stop(grace=1.0 if session.interrupted else 5.0))
@@ -336,6 +365,11 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
             settings.command,
             exit_code,
         )
+        planned = the_plan.spec
+        result["settings"]["preemption"] = preempting.settings_dict(
+            planned.preempt if planned else None, planned.app if planned else None
+        )
+        result["notes"] = run_notes(verdict.status, result["settings"]["preemption"] is not None)
         write_result(run_dir, result)
     return RunOutcome(verdict, run_dir, exit_code, result)
 

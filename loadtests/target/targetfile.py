@@ -1,8 +1,9 @@
 """Target files: describe any Flask app's counters in TOML, no code needed.
 
-    [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads
+    [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads,
+                    preempt = true, preempt_rate, preempt_seed, preempt_modules = [...]
     [[setup]]       requests sent once before the load, in order
-    [[counters]]    name, increment, ok, returns, read (see the README for every key)
+    [[counters]]    name, increment, ok, returns, reply, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
 
 Every error names the key and what it expects.
@@ -19,7 +20,8 @@ from typing import Any
 
 from loadtests import defaults
 from loadtests.defaults import SERVERS, ServerName
-from loadtests.errors import TargetFileError
+from loadtests.errors import TargetFileError, UsageError
+from loadtests.target.preempt import Preempt
 from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -37,6 +39,7 @@ class TargetFile:
     threads: int = defaults.THREADS
     workers: int = defaults.WORKERS
     env: Mapping[str, str] | None = None
+    preempt: Preempt | None = None
 
 
 class _Reader:
@@ -136,7 +139,7 @@ def _step(path: Path, where: str, raw: Any, f: str) -> Step:
 
 
 def _counter(path: Path, where: str, raw: Any) -> Counter:
-    keys = {"name", "increment", "ok", "returns", "read", "pid"}
+    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply"}
     reader = _Reader(path, where, raw, keys)
     name = reader.need("name", str)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
@@ -151,6 +154,13 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
     read_request = _read_request(read)
     returns = reader.sub("returns", {"json", "regex"})
     pid = reader.sub("pid", {"json", "regex"})
+    reply = reader.get("reply", str, defaults.REPLY)
+    if reply not in defaults.REPLY_KINDS:
+        reader.fail(
+            "reply",
+            f'expected "written" (the reply carries the value this handler wrote) or '
+            f'"reread" (it reads the counter back after writing), got {reply!r}',
+        )
     return Counter(
         name=name,
         increment=_request(increment),
@@ -159,6 +169,7 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
         ok=_matcher(reader.sub("ok", {"status", "contains"})),
         returns=_extractor(returns) if returns is not None else None,
         pid=_extractor(pid) if pid is not None else None,
+        reply=reply,
     )
 
 
@@ -179,7 +190,8 @@ def load(path: Path) -> TargetFile:
         path,
         "target",
         raw.get("target", {}),
-        {"app", "url", "server", "threads", "workers", "health", "env", "shared_state", "name"},
+        {"app", "url", "server", "threads", "workers", "health", "env", "shared_state", "name"}
+        | PREEMPT_KEYS,
     )
     app, url = target.get("app", str), target.get("url", str)
     if (app is None) == (url is None):
@@ -230,6 +242,9 @@ def load(path: Path) -> TargetFile:
         shared_state=target.get("shared_state", bool, False),
         health_path=health,
     )
+    preempt = _preempt(target)
+    if preempt is not None and url is not None:
+        target.fail("preempt", "forces switches inside a target racecheck starts; drop url or it")
     return TargetFile(
         path=path,
         workload=workload,
@@ -239,4 +254,30 @@ def load(path: Path) -> TargetFile:
         threads=threads,
         workers=workers,
         env={str(k): str(v) for k, v in env.items()} if env else None,
+        preempt=preempt,
     )
+
+
+PREEMPT_KEYS = {"preempt", "preempt_rate", "preempt_seed", "preempt_modules"}
+
+
+def _preempt(target: _Reader) -> Preempt | None:
+    """``preempt = true`` and its knobs under [target]; None when off."""
+    if not target.get("preempt", bool, False):
+        extra = sorted(PREEMPT_KEYS & set(target.table) - {"preempt"})
+        if extra:
+            target.fail(extra[0], "only applies with preempt = true")
+        return None
+    modules = target.get("preempt_modules", list, [])
+    if not all(isinstance(m, str) for m in modules):
+        target.fail("preempt_modules", f"expected a list of module names, got {modules!r}")
+    rate = target.get("preempt_rate", (int, float), defaults.PREEMPT_RATE)
+    try:
+        return Preempt(
+            rate=float(rate),
+            seed=target.get("preempt_seed", int, defaults.PREEMPT_SEED),
+            modules=tuple(modules),
+        )
+    except UsageError as exc:
+        target.fail("preempt", str(exc))
+        raise  # fail() raised already; this satisfies the type checker
