@@ -210,7 +210,7 @@ def unique_counts(scan: _Scan, settings: CheckSettings | None = None) -> CheckRe
         return CheckResult(
             "unique-counts",
             "SKIP",
-            "the target's replies re-read the counter after writing it (reply = \"reread\"), "
+            'the target\'s replies re-read the counter after writing it (reply = "reread"), '
             "so two equal counts do not prove a lost update; the bounds check decides",
         )
     if scan.acks_with_count == 0:

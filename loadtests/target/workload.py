@@ -157,7 +157,7 @@ class Workload:
 
     @property
     def reply(self) -> ReplyKind:
-        """"reread" when any counter's reply re-reads: then equal counts prove nothing."""
+        """ "reread" when any counter's reply re-reads: then equal counts prove nothing."""
         return "reread" if any(c.reply == "reread" for c in self.counters) else defaults.REPLY
 
     @property
