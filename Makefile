@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## demo: locked vs unlocked vs sqlite, side by side, on the embedded defaults
+## demo: locked, unlocked, sqlite and naive side by side; locked and naive also under --preempt
 demo: $(STAMP)
 	$(BIN)/racecheck compare --quick
 
