@@ -11,7 +11,9 @@ checks that do not exist yet; tests/test_textbook_apps.py exercises them single-
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.cli import CliResult, racecheck
@@ -112,3 +114,19 @@ def test_a_rereading_but_loss_free_handler_does_not_fail_under_preempt(tmp_path:
     assert result.exit_code == 0, result.describe()
     assert result.check("bounds")["status"] == "PASS"
     assert result.check("unique-counts")["status"] == "SKIP"
+
+
+def test_the_pytest_plugin_runs_with_preempt(racecheck_run: Callable[..., Any]) -> None:
+    outcome = racecheck_run(build="naive", preempt=True, clients=16, votes=600)
+    assert outcome.verdict.status == "FAIL"
+    assert outcome.result["settings"]["preemption"]["rate"] == 1.0
+
+
+def test_the_pytest_plugins_target_can_be_preempted(
+    racecheck_target: Callable[..., Any],
+) -> None:
+    target = racecheck_target(build="locked", preempt=0.5)
+    assert target.spec.preempt is not None and target.spec.preempt.rate == 0.5
+    assert "preempt rate 0.5" in target.spec.describe()
+    # The target process says it installed the tracer, for the app's own package only.
+    assert "--preempt: forced switches in target_app (rate 0.5" in target.log_path.read_text()
