@@ -66,6 +66,11 @@ def test_naive_build_fails_under_preempt_with_witnesses_and_a_trace(tmp_path: Pa
                 traced.add(record["op"])
     witness_votes = {v["vote_id"] for w in unique["witnesses"] for v in w["votes"]}
     assert witness_votes <= traced
+    # The report draws the two requests' lines side by side, with their source text.
+    page = (result.run_dir / "index.html").read_text()
+    assert "The lines of code that interleaved" in page
+    assert "ballot.counts[choice] = count" in page
+    assert "free-threaded CPython" in page
 
 
 @pytest.mark.parametrize("server", ["waitress", "werkzeug", "gunicorn"])
