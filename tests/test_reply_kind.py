@@ -73,3 +73,17 @@ def test_a_target_file_reads_preempt_and_its_knobs(tmp_path: Path) -> None:
     path.write_text(text.replace("threads = 16", "threads = 16\npreempt = true\npreempt_rate = 2"))
     with pytest.raises(TargetFileError, match="preempt rate 2"):
         targetfile.load(path)
+
+
+def test_a_saved_run_is_rechecked_with_its_reply_kind(tmp_path: Path) -> None:
+    from loadtests.run.rundir import recheck, result_dict, write_history, write_result
+
+    history = rereading_history()
+    settings = CheckSettings(choices=("tickets",), reply="reread")
+    final = FinalState({"tickets": 2}, time_ns=10_000)
+    verdict = check(history.ops(), final, settings)
+    write_history(tmp_path, history)
+    write_result(tmp_path, result_dict(verdict, final, settings, {}, {}, "", 0))
+    again, _ = recheck(tmp_path)
+    assert again.status == "PASS"
+    assert again.check("unique-counts").status == "SKIP"

@@ -163,6 +163,7 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
         workers=raw.get("workers"),
         gaps=tuple(raw.get("gaps", ())),
         interrupted=raw.get("interrupted"),
+        reply=str(raw.get("reply", "written")),  # older runs predate the key: written replies
     )
     history_path = run_dir / "history.jsonl"
     if not history_path.is_file():

@@ -92,6 +92,7 @@ class Round:
             shared_state=self.workload.shared_state,
             gaps=collected.gaps,
             interrupted=interrupted,
+            reply=self.workload.reply,
         )
         if self.setup_error is not None:
             error = CheckResult("setup", "ERROR", self.setup_error)
