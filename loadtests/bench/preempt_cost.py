@@ -2,11 +2,13 @@
 
 The locked build, so both sides count every vote; hey sends an op id header on every
 vote, as racecheck's driver does, so the tracer's line recorder is paid for too. The
-two targets are measured in alternating rounds, like the lock cost.
+targets (without, and with each rate) are measured in alternating rounds, like the
+lock cost.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,15 @@ from typing import Any
 from loadtests.bench.load import LoadBench, measure_hey, reference_target, rotated
 from loadtests.bench.load import summarize_rounds as summarize
 from loadtests.bench.tools import ToolResult
-from loadtests.defaults import OP_HEADER, SERVERS, ServerName
+from loadtests.defaults import OP_HEADER, PREEMPT_RATE, SERVERS, ServerName
 from loadtests.target.preempt import Preempt
 
-SIDES = ("preempt", "plain")
+PLAIN = "plain"
+
+
+def side(rate: float) -> str:
+    """The name of the target preempted at ``rate``, e.g. "preempt-0.1"."""
+    return f"preempt-{rate:g}"
 
 
 def preempt_cost(
@@ -25,35 +32,45 @@ def preempt_cost(
     scratch: Path,
     servers: Sequence[ServerName] = SERVERS,
     progress: Callable[[str], None] = lambda _: None,
-    preempt: Preempt | None = None,
+    rates: Sequence[float] = (PREEMPT_RATE,),
 ) -> dict[str, Any]:
-    """Per server: the locked build's rate under --preempt and without, and their ratio."""
-    preempt = preempt or Preempt()
+    """Per server: the locked build's rate without --preempt and with it at each rate."""
     out: dict[str, Any] = {}
     headers = (f"{OP_HEADER}: bench",)
+    sides = (PLAIN, *(side(rate) for rate in rates))
     for server in servers:
-        with (
-            reference_target(server, bench.threads, "locked", scratch, preempt.env()) as forced,
-            reference_target(server, bench.threads, "locked", scratch) as plain,
-        ):
-            urls = {"preempt": forced.url, "plain": plain.url}
+        with contextlib.ExitStack() as stack:
+            urls = {PLAIN: stack.enter_context(_target(bench, scratch, server, None)).url}
+            for rate in rates:
+                target = stack.enter_context(_target(bench, scratch, server, rate))
+                urls[side(rate)] = target.url
             rounds: list[dict[str, ToolResult]] = []
             for number in range(bench.rounds):
                 results = {}
-                for side in rotated(SIDES, number):
-                    results[side] = measure_hey(
-                        urls[side], bench.votes, bench.clients, scratch, bench.timeout, headers
+                for name in rotated(sides, number):
+                    results[name] = measure_hey(
+                        urls[name], bench.votes, bench.clients, scratch, bench.timeout, headers
                     )
-                progress(
-                    f"preempt cost {server} round {number + 1}: with "
-                    f"{results['preempt'].rate:.0f}/s, without {results['plain'].rate:.0f}/s"
-                )
+                shown = ", ".join(f"{name} {results[name].rate:.0f}/s" for name in sides)
+                progress(f"preempt cost {server} round {number + 1}: {shown}")
                 rounds.append(results)
-        summary = summarize(SIDES, rounds, baseline="plain")
+        summary = summarize(sides, rounds, baseline=PLAIN)
         out[server] = {
-            "preempt_rate": summary["tools"]["preempt"]["rate_median"],
-            "plain_rate": summary["tools"]["plain"]["rate_median"],
-            "preempt_vs_plain": summary["ratios"]["preempt_vs_plain"],
-            "rate": preempt.rate,
+            "plain_rate": summary["tools"][PLAIN]["rate_median"],
+            "by_rate": [
+                {
+                    "rate": rate,
+                    "preempt_rate": summary["tools"][side(rate)]["rate_median"],
+                    "preempt_vs_plain": summary["ratios"][f"{side(rate)}_vs_{PLAIN}"],
+                }
+                for rate in rates
+            ],
         }
     return out
+
+
+def _target(
+    bench: LoadBench, scratch: Path, server: ServerName, rate: float | None
+) -> contextlib.AbstractContextManager[Any]:
+    env = Preempt(rate=rate).env() if rate is not None else None
+    return reference_target(server, bench.threads, "locked", scratch, env)
