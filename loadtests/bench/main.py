@@ -7,7 +7,7 @@ Sections (each can fail alone without losing the others):
 * ``checker``  the checker on 10^5..10^7 synthetic ops → ``checker_ops_per_s``
 * ``detect``   votes until the unlocked build's first proven loss
 * ``lock``     locked against unlocked throughput per server
-* ``preempt``  the locked build's throughput with --preempt against without, per server
+* ``preempt``  the naive build's throughput with --preempt against without, per server
                (detection under --preempt is in ``detect``: naive-preempt, locked-preempt)
 
 The code lives in the package (``loadtests.bench.main*``) rather than in

@@ -1,9 +1,11 @@
-"""What --preempt costs: hey's rate on the locked build with and without it, per server.
+"""What --preempt costs: hey's rate on the naive build with and without it, per server.
 
-The locked build, so both sides count every vote; hey sends an op id header on every
-vote, as racecheck's driver does, so the tracer's line recorder is paid for too. The
-targets (without, and with each rate) are measured in alternating rounds, like the
-lock cost.
+The naive build: the textbook handler with nothing but the app's own code in it. (The
+locked build pauses with time.sleep(0) inside its lock, which makes its own rate swing
+between about 100/s and 1,400/s under waitress depending on how requests arrive, too
+noisy a baseline.) hey sends an op id header on every vote, as racecheck's driver does,
+so the tracer's line recorder is paid for too. The targets (without, and with each rate)
+are measured in alternating rounds, like the lock cost.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from loadtests.defaults import OP_HEADER, PREEMPT_RATE, SERVERS, ServerName
 from loadtests.target.preempt import Preempt
 
 PLAIN = "plain"
+BUILD = "naive"
 
 
 def side(rate: float) -> str:
@@ -34,7 +37,7 @@ def preempt_cost(
     progress: Callable[[str], None] = lambda _: None,
     rates: Sequence[float] = (PREEMPT_RATE,),
 ) -> dict[str, Any]:
-    """Per server: the locked build's rate without --preempt and with it at each rate."""
+    """Per server: the naive build's rate without --preempt and with it at each rate."""
     out: dict[str, Any] = {}
     headers = (f"{OP_HEADER}: bench",)
     sides = (PLAIN, *(side(rate) for rate in rates))
@@ -73,4 +76,4 @@ def _target(
     bench: LoadBench, scratch: Path, server: ServerName, rate: float | None
 ) -> contextlib.AbstractContextManager[Any]:
     env = Preempt(rate=rate).env() if rate is not None else None
-    return reference_target(server, bench.threads, "locked", scratch, env)
+    return reference_target(server, bench.threads, BUILD, scratch, env)
