@@ -24,7 +24,7 @@ $(APACHE): $(STAMP)
 	elif [ "$$CI" = true ]; then echo "mod_wsgi did not build: apt-get install apache2 apache2-dev" >&2; exit 1; \
 	else echo "warning: mod_wsgi not installed (apt-get install apache2 apache2-dev); the Apache tests will skip" >&2; fi
 
-## demo: locked vs unlocked vs sqlite, side by side, on the embedded defaults
+## demo: locked, unlocked, sqlite and naive side by side; locked and naive also under --preempt
 demo: $(STAMP)
 	$(BIN)/racecheck compare --quick
 

@@ -12,7 +12,7 @@ from typing import Final, Literal, get_args
 # The reference app's builds and race-window ceiling. target_app is the product under test
 # and never imports the harness; importing it here would load Flask into every pytest session
 # through the plugin, so tests/test_defaults.py holds the two definitions equal instead.
-Build = Literal["locked", "unlocked", "sqlite"]
+Build = Literal["locked", "unlocked", "sqlite", "naive"]
 BUILDS: Final[tuple[Build, ...]] = get_args(Build)
 MAX_RACE_WINDOW: Final = 60.0
 ServerName = Literal["werkzeug", "waitress", "gunicorn", "apache"]
@@ -58,6 +58,32 @@ APACHE_MAX_CLIENTS: Final = 300
 CALL_ONLY_WINDOW: Final = -1.0
 
 
+# --preempt: forced thread switches between the bytecodes of the app's own code (see
+# loadtests/target/preempt.py). RATE is the probability of a switch per opcode event;
+# the seed drives that coin so a run can be repeated with the same density.
+PREEMPT_RATE: Final = 1.0
+PREEMPT_SEED: Final = 0
+# The header that tags each vote with its op id, so the target's tracer can say which
+# request ran which app lines.
+OP_HEADER: Final = "X-Racecheck-Op"
+# The tracer keeps at most this many app lines per request, and this many in all (a ring:
+# the oldest requests go first), so a long run cannot grow the target without bound.
+PREEMPT_TRACE_LINES_PER_REQUEST: Final = 200
+PREEMPT_TRACE_MAX_LINES: Final = 400_000
+# What a reply's count is: "written", the value this handler wrote (equal counts then prove
+# a lost update), or "reread", a value read back after the write (equal counts prove nothing).
+ReplyKind = Literal["written", "reread"]
+REPLY_KINDS: Final[tuple[ReplyKind, ...]] = get_args(ReplyKind)
+REPLY: Final[ReplyKind] = "written"
+
+
+def preempt_rate_problem(rate: float) -> str | None:
+    """Why ``rate`` is not a preemption density, or None when it is one."""
+    if 0 < rate <= 1:
+        return None
+    return f"preempt rate {rate:g}: give a probability per opcode, above 0 and at most 1"
+
+
 def race_window_problem(seconds: float) -> str | None:
     """Why ``seconds`` is not a race window, or None when it is one."""
     if seconds == CALL_ONLY_WINDOW or 0 <= seconds <= MAX_RACE_WINDOW:
@@ -83,10 +109,17 @@ __all__ = [
     "MAXIMUM_REQUESTS",
     "MAX_RACE_WINDOW",
     "MULTIPROCESS_SERVERS",
+    "OP_HEADER",
+    "PREEMPT_RATE",
+    "PREEMPT_SEED",
+    "PREEMPT_TRACE_LINES_PER_REQUEST",
+    "PREEMPT_TRACE_MAX_LINES",
     "PROCESSES",
     "READY_TIMEOUT",
     "READ_EVERY",
     "REFERENCE_APP",
+    "REPLY",
+    "REPLY_KINDS",
     "SERVER",
     "SERVERS",
     "THREADS",
@@ -95,6 +128,8 @@ __all__ = [
     "Build",
     "DriverName",
     "Expect",
+    "ReplyKind",
     "ServerName",
+    "preempt_rate_problem",
     "race_window_problem",
 ]

@@ -37,6 +37,7 @@ from loadtests.defaults import ServerName
 if TYPE_CHECKING:
     from loadtests.run.execute import RunOutcome
     from loadtests.target.launcher import RunningTarget
+    from loadtests.target.preempt import Preempt
 
 __all__ = ["assert_verdict"]
 
@@ -78,7 +79,8 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
 
     Keywords: ``build`` (reference app: locked, unlocked, sqlite), ``app``
     ("module:factory" for your own app), ``server`` (werkzeug, waitress,
-    gunicorn), ``threads``, ``workers``, ``env``, ``race_window``,
+    gunicorn), ``threads``, ``workers``, ``env``, ``race_window``, ``preempt``
+    (forced thread switches in the app's code; a float is the rate per opcode),
     ``pythonpath``, ``health_path`` (default: /health for the reference app,
     else ready once "/" answers at all), ``ready_timeout``.
     """
@@ -97,6 +99,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
             workers: int = 1,
             env: Mapping[str, str] | None = None,
             race_window: float | None = None,
+            preempt: bool | float = False,
             pythonpath: tuple[str, ...] = (),
             health_path: str | None = None,
             ready_timeout: float = 60.0,
@@ -117,6 +120,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
                 pythonpath=pythonpath,
                 # Apps nobody here wrote may have no /health: then "/" answering is enough.
                 health_path=health_path or ("/health" if reference else None),
+                preempt=_preemption(preempt),
             )
             log = tmp_path / f"racecheck-target-{count}.log"
             return stack.enter_context(
@@ -124,6 +128,15 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
             )
 
         yield start
+
+
+def _preemption(preempt: bool | float) -> Preempt | None:
+    """``preempt=True`` (every opcode) or a rate per opcode; False: off."""
+    from loadtests.target.preempt import Preempt
+
+    if preempt is False:
+        return None
+    return Preempt() if preempt is True else Preempt(rate=float(preempt))
 
 
 @pytest.fixture

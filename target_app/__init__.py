@@ -1,7 +1,7 @@
 """The classroom voting app: the reference target for racecheck.
 
 `create_app(test_config)` reads these keys (environment variable RACECHECK_<KEY>):
-BUILD (locked | unlocked | sqlite), RACE_WINDOW (seconds between read and write, default 0;
+BUILD (locked | unlocked | sqlite | naive), RACE_WINDOW (seconds between read and write, default 0;
 -1: no sleep, a function call only),
 SWITCH_INTERVAL (sys.setswitchinterval for this process), FAULT_INJECTION (enables
 /_racecheck/faults), DATABASE (the sqlite build's file; default a fresh temporary file),
@@ -20,7 +20,7 @@ from flask import Flask
 
 from target_app import api, config, db, errors, faults, views
 from target_app.state import EXTENSION_KEY, AppState
-from target_app.store import MemoryStore, SqliteStore, VoteStore
+from target_app.store import MemoryStore, NaiveStore, SqliteStore, VoteStore
 
 __all__ = ["create_app"]
 
@@ -70,6 +70,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _make_store(app: Flask, settings: config.Settings) -> VoteStore:
+    if settings.build == "naive":
+        return NaiveStore()
     if settings.build != "sqlite":
         return MemoryStore(locked=settings.build == "locked", race_window=settings.race_window)
     path = settings.database if settings.database is not None else db.temporary_database(app)

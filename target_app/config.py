@@ -8,7 +8,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-Build = Literal["locked", "unlocked", "sqlite"]
+Build = Literal["locked", "unlocked", "sqlite", "naive"]
 BUILDS: Final[tuple[Build, ...]] = get_args(Build)
 
 ENV_PREFIX: Final = "RACECHECK"

@@ -166,6 +166,31 @@ class MemoryStore:
             return Tally(resolution, ballot.counts["yes"], ballot.counts["no"])
 
 
+class NaiveStore(MemoryStore):
+    """The textbook race: a read-modify-write of a dict entry with nothing in between.
+
+    No lock, no pause, no call: on CPython 3.11 a thread switch is considered only at calls
+    and backward jumps, so under the GIL this loses nothing, however hard it is loaded. It is
+    still a bug: Python does not promise that it is atomic, free-threaded CPython loses
+    updates here, and ``--preempt`` (forced switches between the app's bytecodes) shows it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(locked=False)
+
+    def vote(self, choice: Choice) -> Receipt:
+        """Count one vote the way tutorials do; raise NoVoteInProgress if closed."""
+        ballot = self._latest
+        if ballot is None or ballot.state != "voting":
+            raise NoVoteInProgress
+        # The same bytecodes as `ballot.counts[choice] += 1` (BINARY_SUBSCR, BINARY_OP,
+        # STORE_SUBSCR, no call between), kept in a local so the reply carries the value this
+        # handler wrote, as the API promises: two equal counts then prove a lost update.
+        count = ballot.counts[choice] + 1
+        ballot.counts[choice] = count
+        return Receipt(ballot.id, ballot.text, choice, count)
+
+
 # SQL parameters cannot name a column, so each choice gets its own fixed statement.
 _VOTE_SQL: Final[dict[Choice, str]] = {
     "yes": "UPDATE resolutions SET yes_count = yes_count + 1 WHERE state = 'voting' "

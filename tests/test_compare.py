@@ -24,13 +24,34 @@ from loadtests.run.rundir import new_run_dir, result_dict, write_result
 from loadtests.run.settings import RunSettings
 
 
-def test_default_matrix_is_the_three_builds_under_waitress() -> None:
+def test_default_matrix_is_every_build_under_waitress_and_the_preempt_contrast() -> None:
     cells = Matrix().cells()
-    assert [c.name for c in cells] == ["locked-waitress", "unlocked-waitress", "sqlite-waitress"]
-    assert [c.expected_verdict for c in cells] == ["PASS", "FAIL", "PASS"]
+    assert [c.name for c in cells] == [
+        "locked-waitress",
+        "unlocked-waitress",
+        "sqlite-waitress",
+        "naive-waitress",
+        "locked-waitress-preempt",
+        "naive-waitress-preempt",
+    ]
+    assert [c.expected_verdict for c in cells] == ["PASS", "FAIL", "PASS", "PASS", "PASS", "FAIL"]
     assert Matrix().workload_votes == compare.DEFAULT_VOTES
     assert Matrix(quick=True).workload_votes == compare.QUICK_VOTES
     assert Matrix(quick=True, duration=2.0).workload_votes is None
+
+
+def test_the_preempt_axis_runs_every_build_both_ways_and_expects_naive_to_fail() -> None:
+    cells = Matrix(builds=("locked", "naive"), preempts=(False, True)).cells()
+    assert [(c.name, c.preempt, c.expected_verdict) for c in cells] == [
+        ("locked-waitress", False, "PASS"),
+        ("naive-waitress", False, "PASS"),
+        ("locked-waitress-preempt", True, "PASS"),
+        ("naive-waitress-preempt", True, "FAIL"),
+    ]
+    settings = Matrix(builds=("naive",), preempts=(True,)).settings(cells[3], Path("x"))
+    assert settings.preempt and settings.expect == "violation"
+    assert "--preempt" in settings.command
+    assert [c.preempt for c in Matrix(builds=("locked", "unlocked")).cells()] == [False, False]
 
 
 def test_cells_are_named_by_what_varies() -> None:
@@ -47,7 +68,7 @@ def test_cells_are_named_by_what_varies() -> None:
 
 
 def test_cell_settings_repeat_as_an_ordinary_run(tmp_path: Path) -> None:
-    matrix = Matrix(quick=True, race_windows=(0.001,))
+    matrix = Matrix(builds=("locked", "unlocked", "sqlite"), quick=True, race_windows=(0.001,))
     locked, unlocked, _ = matrix.cells()
     settings = matrix.settings(unlocked, tmp_path / unlocked.name)
     assert settings.expect == "violation"
@@ -128,7 +149,7 @@ def test_run_matrix_writes_summary_and_pages(
     runs = _fake(monkeypatch, locked="PASS", unlocked="FAIL", sqlite="PASS")
     done: list[str] = []
     comparison = run_matrix(
-        Matrix(quick=True),
+        Matrix(builds=("locked", "unlocked", "sqlite"), quick=True),
         out=tmp_path / "cmp",
         command="racecheck compare --quick",
         on_done=lambda i, cell, row: done.append(row["name"]),
@@ -195,7 +216,8 @@ def test_ctrl_c_stops_the_matrix_and_keeps_what_finished(
         if index == 1:
             raise KeyboardInterrupt
 
-    comparison = run_matrix(Matrix(quick=True), out=tmp_path, on_start=interrupt)
+    three = Matrix(builds=("locked", "unlocked", "sqlite"), quick=True)
+    comparison = run_matrix(three, out=tmp_path, on_start=interrupt)
     assert comparison.interrupted and comparison.exit_code == 1
     assert runs.seen == ["locked-waitress"]
     html = (tmp_path / "index.html").read_text()
@@ -250,13 +272,20 @@ def test_terminal_lines_say_verdict_expectation_and_loss() -> None:
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_quick_compare_end_to_end(tmp_path: Path) -> None:
-    """The demo: three real servers, 3,000 votes each, exit 0, and a report per cell."""
+    """The demo: six real servers, 3,000 votes each, exit 0, and a report per cell."""
     out = tmp_path / "cmp"
     done = racecheck("compare", "--quick", out=out)
     assert done.exit_code == 0, done.describe()
     summary = json.loads((out / "summary.json").read_text())
-    verdicts = {row["build"]: row["verdict"] for row in summary["cells"]}
-    assert verdicts == {"locked": "PASS", "unlocked": "FAIL", "sqlite": "PASS"}
+    verdicts = {row["name"]: row["verdict"] for row in summary["cells"]}
+    assert verdicts == {
+        "locked-waitress": "PASS",
+        "unlocked-waitress": "FAIL",
+        "sqlite-waitress": "PASS",
+        "naive-waitress": "PASS",  # the GIL hides the textbook race...
+        "locked-waitress-preempt": "PASS",
+        "naive-waitress-preempt": "FAIL",  # ...and forced switches reveal it
+    }
     unlocked = next(row for row in summary["cells"] if row["build"] == "unlocked")
     assert unlocked["lost"] > 0
     for row in summary["cells"]:
@@ -267,8 +296,8 @@ def test_quick_compare_end_to_end(tmp_path: Path) -> None:
     # What a new user sees last: one line per cell, then where the report is.
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == f"Report: {out / 'index.html'}"
-    for build in ("locked", "unlocked", "sqlite"):
-        assert any(re.search(rf"✓\s+{build}-waitress\s+(PASS|FAIL)", x) for x in lines), build
+    for name in verdicts:
+        assert any(re.search(rf"✓\s+{name}\s+(PASS|FAIL)", x) for x in lines), name
 
 
 def test_report_command_rerenders_a_comparison_and_its_cells(

@@ -1,4 +1,7 @@
-"""Race detection: how many votes the unlocked build takes until a lost vote is proven.
+"""Race detection: how many votes a racy build takes until a lost vote is proven.
+
+The unlocked build with its race window, and (``--preempt``) the naive build with forced
+switches in the app's code; the locked build under ``--preempt`` must never be "detected".
 
 A loss is proven the moment a second acknowledged vote of one counter (same
 resolution, choice and server process) returns a count that another already
@@ -24,6 +27,7 @@ from loadtests.defaults import ServerName
 from loadtests.drive.client import Client, SessionTransport
 from loadtests.drive.driver import Load, RequestsDriver
 from loadtests.history import History, Op
+from loadtests.target.preempt import Preempt
 from loadtests.target.workload import reference_workload
 
 POLL_SECONDS = 0.02
@@ -38,10 +42,12 @@ class Scenario:
     switch_interval: float | None = None
     burst: bool = False
     max_votes: int = 1000
+    build: str = "unlocked"
+    preempt: bool = False  # forced switches in the app's code (--preempt, defaults' rate)
 
     def env(self) -> dict[str, str]:
         """The target's environment for this scenario."""
-        env = {}
+        env = Preempt().env() if self.preempt else {}
         if self.race_window is not None:
             env["RACECHECK_RACE_WINDOW"] = self.race_window
         if self.switch_interval is not None:
@@ -103,7 +109,7 @@ def watch(history: History, stop: threading.Event, detector: LossDetector) -> No
 
 def detect_once(url: str, scenario: Scenario, clients: int, seed: int) -> dict[str, Any]:
     """One run on a fresh resolution: votes until proof (or the cap), then a full check."""
-    workload = reference_workload("unlocked")
+    workload = reference_workload(scenario.build)
     harness = History("harness")
     steps = Client(SessionTransport(), url, workload, harness, "harness")
     close_resolution(url)
@@ -152,10 +158,10 @@ def measure(
     scratch: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Repeat a scenario on one unlocked target: detection rate and median votes to detect."""
+    """Repeat a scenario on one target: detection rate and median votes to detect."""
     results = []
     log_dir = scratch if scratch is not None else Path(tempfile.gettempdir())
-    with reference_target(server, threads, "unlocked", log_dir, scenario.env()) as target:
+    with reference_target(server, threads, scenario.build, log_dir, scenario.env()) as target:
         for number in range(runs):
             result = detect_once(target.url, scenario, clients, seed=number)
             results.append(result)
@@ -174,6 +180,8 @@ def summarize(scenario: Scenario, results: list[dict[str, Any]]) -> dict[str, An
         "race_window": scenario.race_window,
         "switch_interval": scenario.switch_interval,
         "burst": scenario.burst,
+        "build": scenario.build,
+        "preempt": scenario.preempt,
         "max_votes": scenario.max_votes,
         "runs": len(results),
         "detected": len(found),

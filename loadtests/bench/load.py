@@ -120,9 +120,12 @@ def measure_driver(url: str, votes: int, clients: int) -> ToolResult:
     return ToolResult(DRIVER, ok, len(completions) - ok, seconds, cpu)
 
 
-def measure_hey(url: str, votes: int, clients: int, scratch: Path, timeout: float) -> ToolResult:
+def measure_hey(
+    url: str, votes: int, clients: int, scratch: Path, timeout: float, headers: Sequence[str] = ()
+) -> ToolResult:
     """hey with the same body and concurrency (it sends votes rounded down to the workers)."""
-    text, cpu = run_tool(hey_argv(url, votes, clients), scratch / "hey.log", timeout)
+    argv = hey_argv(url, votes, clients, headers=headers)
+    text, cpu = run_tool(argv, scratch / "hey.log", timeout)
     return parse_hey(text, cpu)
 
 

@@ -7,6 +7,8 @@ Sections (each can fail alone without losing the others):
 * ``checker``  the checker on 10^5..10^7 synthetic ops → ``checker_ops_per_s``
 * ``detect``   votes until the unlocked build's first proven loss
 * ``lock``     locked against unlocked throughput per server
+* ``preempt``  the naive build's throughput with --preempt against without, per server
+               (detection under --preempt is in ``detect``: naive-preempt, locked-preempt)
 
 The code lives in the package (``loadtests.bench.main*``) rather than in
 ``benchmarks/`` so that an installed `racecheck bench` works outside a checkout;
@@ -28,12 +30,15 @@ from loadtests.bench import detect as bench_detect
 from loadtests.bench import load as bench_load
 from loadtests.bench import locust_bench as bench_locust
 from loadtests.bench import machine as bench_machine
+from loadtests.bench import preempt_cost as bench_preempt
 from loadtests.bench.detect import Scenario
 from loadtests.bench.load import LoadBench
 from loadtests.defaults import CALL_ONLY_WINDOW, SERVERS
 
 SCHEMA = "racecheck/bench/v1"
-SECTIONS = ("load", "locust", "checker", "detect", "lock")
+SECTIONS = ("load", "locust", "checker", "detect", "lock", "preempt")
+# Issue 11: a textbook race is caught within this many votes under --preempt.
+PREEMPT_VOTES = 2000
 CALL_WINDOW = f"{CALL_ONLY_WINDOW:g}"
 
 TARGETS = {
@@ -56,6 +61,9 @@ class BenchSettings:
     detect_runs: int = 20
     scenarios: tuple[Scenario, ...] = ()
     lock_servers: tuple[str, ...] = SERVERS
+    preempt_servers: tuple[str, ...] = SERVERS
+    # Every opcode (the default), and a tenth of them: far cheaper, still quick to catch.
+    preempt_rates: tuple[float, ...] = (1.0, 0.1)
 
     @classmethod
     def for_mode(cls, quick: bool, sections: tuple[str, ...] = SECTIONS) -> BenchSettings:
@@ -65,6 +73,10 @@ class BenchSettings:
             Scenario("default-burst", burst=True, max_votes=1000),
             Scenario("call-window", CALL_WINDOW, 1e-6, max_votes=20_000),
             Scenario("call-window-burst", CALL_WINDOW, 1e-6, burst=True, max_votes=20_000),
+            # The textbook race, no window at all: caught only by forced switches; and a lock
+            # that must hold under them (never "detected").
+            Scenario("naive-preempt", build="naive", preempt=True, max_votes=PREEMPT_VOTES),
+            Scenario("locked-preempt", build="locked", preempt=True, max_votes=PREEMPT_VOTES),
         )
         if quick:
             return cls(
@@ -165,6 +177,18 @@ def run_bench(settings: BenchSettings, scratch: Path, progress: Progress) -> dic
             ),
             progress,
         )
+    if "preempt" in settings.sections:
+        sections["preempt"] = _section(
+            "preempt",
+            lambda: bench_preempt.preempt_cost(
+                load,
+                scratch,
+                settings.preempt_servers,  # type: ignore[arg-type]
+                progress,
+                settings.preempt_rates,
+            ),
+            progress,
+        )
     results["load_average_end"] = bench_machine.load_average()
     headline = headline_numbers(sections)
     return {
@@ -214,7 +238,7 @@ def targets_met(headline: dict[str, Any], sections: dict[str, Any]) -> dict[str,
         ok = None if value is None else (value <= goal if "bytes" in key else value >= goal)
         out[key] = {"goal": goal, "value": value, "met": ok}
     detect = sections.get("detect", {})
-    for name, need in (("default", 20), ("call-window", 19)):
+    for name, need in (("default", 20), ("call-window", 19), ("naive-preempt", 19)):
         row = detect.get(name, {})
         if "runs" in row:
             met = row["detected"] >= need * row["runs"] / 20
@@ -223,6 +247,13 @@ def targets_met(headline: dict[str, Any], sections: dict[str, Any]) -> dict[str,
                 "value": row["detection_rate"],
                 "met": met,
             }
+    locked = detect.get("locked-preempt", {})
+    if "runs" in locked:
+        out["detect_locked-preempt"] = {
+            "goal": f"0/{locked['runs']} (a lock holds under forced switches)",
+            "value": locked["detection_rate"],
+            "met": locked["detected"] == 0,
+        }
     return out
 
 
@@ -275,6 +306,13 @@ def format_table(results: dict[str, Any]) -> str:
             lines.append(
                 f"lock cost {server:<24} locked/unlocked {row['locked_vs_unlocked']} "
                 f"({row['locked_rate']}/s vs {row['unlocked_rate']}/s)"
+            )
+    for server, row in sections.get("preempt", {}).items():
+        for by_rate in row.get("by_rate", ()) if isinstance(row, dict) else ():
+            lines.append(
+                f"preempt cost {server:<9} rate {by_rate['rate']:<6g} with/without "
+                f"{by_rate['preempt_vs_plain']} ({by_rate['preempt_rate']}/s vs "
+                f"{row['plain_rate']}/s)"
             )
     return "\n".join(lines) + "\n"
 

@@ -78,12 +78,15 @@ def version(tool: str) -> str | None:
     return f"{tool} {out.stdout.strip()}" if out.returncode == 0 else tool
 
 
-def hey_argv(url: str, requests: int, concurrency: int, body: str = BODY) -> list[str]:
+def hey_argv(
+    url: str, requests: int, concurrency: int, body: str = BODY, headers: Sequence[str] = ()
+) -> list[str]:
     """hey POSTing the vote body; hey sends requests // concurrency per worker."""
     return [
         "hey",
         *("-n", str(requests), "-c", str(concurrency)),
         *("-m", "POST", "-T", "application/json", "-d", body),
+        *(word for header in headers for word in ("-H", header)),
         url.rstrip("/") + PATH,
     ]
 

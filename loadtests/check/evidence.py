@@ -109,6 +109,9 @@ def gather(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Evi
         lower = upper = None
         if final.counts is not None:
             lower, upper = bounds.final(final.resolution_id, choice)
-        overwritten = result.collisions_by_choice.get(choice, 0)
+        # Equal re-read counts prove nothing (see unique-counts), so they overwrite nothing.
+        overwritten = (
+            0 if settings.reply == "reread" else result.collisions_by_choice.get(choice, 0)
+        )
         counts[choice] = ChoiceCounts(ok, fail, info, value, lower, upper, overwritten)
     return Evidence(result, final, settings, counts, bounds, tuple(problems), raw_final)

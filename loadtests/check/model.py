@@ -84,6 +84,9 @@ class CheckSettings:
     # Server processes are recycled after this many requests (apache's maximum_requests;
     # 0: never): a new pid is then a fresh process, not a second one beside the first.
     recycle_after: int = 0
+    # What a returned count is (--preempt): "written", the value the handler wrote, or
+    # "reread", read back after the write, where equal counts do not prove a lost update.
+    reply: str = "written"
 
 
 @dataclass(frozen=True, slots=True)

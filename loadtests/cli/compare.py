@@ -211,6 +211,14 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
     help="Race windows in seconds (unlocked build), e.g. 0,0.001; -1: a function call only.",
 )
 @click.option(
+    "--preempt",
+    "preempts",
+    callback=_split(lambda word: word == "on", ("off", "on")),
+    default=None,
+    metavar="off,on",
+    help="The --preempt axis, e.g. off,on [default: off; locked and naive also on].",
+)
+@click.option(
     "--clients",
     type=click.IntRange(min=1),
     default=defaults.CLIENTS,
@@ -242,6 +250,7 @@ def command(
     threads: tuple[int, ...],
     drivers: tuple[str, ...],
     race_windows: tuple[float, ...],
+    preempts: tuple[bool, ...],
     clients: int,
     votes: int | None,
     duration: float | None,
@@ -251,7 +260,7 @@ def command(
 
     Each cell is an ordinary run with its own report; the comparison writes
     summary.json and index.html. Exit 0 when every cell got its expected
-    verdict (unlocked FAIL, locked and sqlite PASS), 1 otherwise.
+    verdict (unlocked FAIL, naive FAIL under --preempt, the rest PASS), 1 otherwise.
 
     \b
     racecheck compare --quick
@@ -266,6 +275,7 @@ def command(
             threads=threads,
             drivers=drivers,
             race_windows=race_windows,
+            preempts=preempts,
             clients=clients,
             votes=votes,
             duration=duration,

@@ -11,7 +11,12 @@ import click
 from loadtests import defaults
 from loadtests.check.exitcodes import EXIT_UNKNOWN
 from loadtests.cli.exits import handle_signals, run_command
-from loadtests.cli.options import race_window_option, ready_timeout_option
+from loadtests.cli.options import (
+    preempt_options,
+    preemption,
+    race_window_option,
+    ready_timeout_option,
+)
 from loadtests.defaults import BUILDS, SERVERS
 from loadtests.errors import LaunchError
 from loadtests.run.rundir import DEFAULT_ROOT
@@ -137,6 +142,7 @@ def _serve(
     help="Locust worker processes (1: a single local process).",
 )
 @race_window_option
+@preempt_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -153,6 +159,10 @@ def command(
     web_host: str,
     processes: int,
     race_window: float | None,
+    preempt: bool,
+    preempt_rate: float,
+    preempt_seed: int,
+    preempt_modules: tuple[str, ...],
     out: Path | None,
     ready_timeout: float,
     locust_options: tuple[str, ...],
@@ -168,7 +178,13 @@ def command(
     racecheck locust --web-port 0 -- --stop-timeout 5
     """
     env = {"RACECHECK_RACE_WINDOW": repr(race_window)} if race_window is not None else {}
-    spec = TargetSpec(server=server, threads=threads, build=build, env=env)  # type: ignore[arg-type]
+    spec = TargetSpec(
+        server=server,  # type: ignore[arg-type]
+        threads=threads,
+        build=build,
+        env=env,
+        preempt=preemption(preempt, preempt_rate, preempt_seed, preempt_modules),
+    )
 
     def body() -> int:
         with handle_signals():

@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 import click
 
-from loadtests.defaults import race_window_problem
+from loadtests import defaults
+from loadtests.defaults import preempt_rate_problem, race_window_problem
+from loadtests.target.preempt import Preempt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +54,58 @@ def ready_timeout_option(func: F) -> F:
         metavar="SECONDS",
         help="How long the target may take to start answering.",
     )(func)
+
+
+def _preempt_rate(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    problem = preempt_rate_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem, ctx=ctx, param=param)
+    return value
+
+
+def preempt_options(func: F) -> F:
+    """``--preempt`` and its knobs: forced thread switches in the app's own code."""
+    options = [
+        click.option(
+            "--preempt",
+            is_flag=True,
+            help="Force thread switches between the app's own bytecodes, so races the GIL "
+            "hides (n += 1) show. See docs/preempt.md.",
+        ),
+        click.option(
+            "--preempt-rate",
+            type=float,
+            default=defaults.PREEMPT_RATE,
+            show_default=True,
+            metavar="P",
+            callback=_preempt_rate,
+            help="Probability of a forced switch per opcode of app code (--preempt).",
+        ),
+        click.option(
+            "--preempt-seed",
+            type=int,
+            default=defaults.PREEMPT_SEED,
+            show_default=True,
+            help="Seed of the per-opcode coin (--preempt), recorded to repeat the run.",
+        ),
+        click.option(
+            "--preempt-module",
+            "preempt_modules",
+            multiple=True,
+            metavar="MODULE",
+            help="A module whose code gets forced switches (repeatable) [default: the "
+            "package of --app].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def preemption(
+    preempt: bool, preempt_rate: float, preempt_seed: int, preempt_modules: tuple[str, ...]
+) -> Preempt | None:
+    """The options as the launcher's settings, or None without --preempt."""
+    if not preempt:
+        return None
+    return Preempt(preempt_rate, preempt_seed, tuple(preempt_modules))

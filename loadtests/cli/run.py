@@ -14,7 +14,7 @@ from loadtests import defaults
 from loadtests.check.exitcodes import EXIT_UNKNOWN, exit_code_for
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
-from loadtests.cli.options import race_window_option, switch_interval_option
+from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
 from loadtests.run.execute import execute
 from loadtests.run.settings import RunSettings
@@ -26,6 +26,8 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     console.print(counts_table(result))
     console.print(checks_table(result))
     console.print(verdict_line(result, str(run_dir)))
+    for note in result.get("notes") or ():  # type: ignore[attr-defined]
+        console.print(f"note: {note}", style="yellow", markup=False)
 
 
 @click.command("run")
@@ -121,6 +123,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
 )
 @race_window_option
 @switch_interval_option
+@preempt_options
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -137,6 +140,7 @@ def run_cmd(**options: object) -> None:
     def body() -> int:
         settings = RunSettings(
             nemesis=tuple(options.pop("nemesis")),  # type: ignore[arg-type]
+            preempt_modules=tuple(options.pop("preempt_modules")),  # type: ignore[arg-type]
             command=command,
             **options,  # type: ignore[arg-type]
         )

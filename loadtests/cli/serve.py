@@ -9,6 +9,8 @@ import click
 from loadtests import defaults
 from loadtests.cli.exits import run_command
 from loadtests.cli.options import (
+    preempt_options,
+    preemption,
     race_window_option,
     ready_timeout_option,
     switch_interval_option,
@@ -16,6 +18,7 @@ from loadtests.cli.options import (
 from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS
 from loadtests.errors import LaunchError
 from loadtests.target.launcher import TargetSpec, start_target
+from loadtests.target.preempt import Preempt
 
 
 def format_serving(spec: TargetSpec, url: str) -> str:
@@ -35,6 +38,7 @@ def build_spec(
     race_window: float | None,
     switch_interval: float | None,
     allow_remote: bool,
+    preempt: Preempt | None = None,
 ) -> TargetSpec:
     """Turn the options into a TargetSpec; TargetSpec refuses what cannot work."""
     reference = app == REFERENCE_APP
@@ -56,6 +60,7 @@ def build_spec(
         # Apps nobody here wrote have no /health: ready once "/" answers at all.
         health_path="/health" if reference else None,
         allow_remote=allow_remote,
+        preempt=preempt,
     )
 
 
@@ -88,6 +93,7 @@ def build_spec(
 )
 @race_window_option
 @switch_interval_option
+@preempt_options
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
 @ready_timeout_option
 def command(
@@ -100,6 +106,10 @@ def command(
     app: str,
     race_window: float | None,
     switch_interval: float | None,
+    preempt: bool,
+    preempt_rate: float,
+    preempt_seed: int,
+    preempt_modules: tuple[str, ...],
     allow_remote: bool,
     ready_timeout: float,
 ) -> None:
@@ -122,6 +132,7 @@ def command(
             race_window=race_window,
             switch_interval=switch_interval,
             allow_remote=allow_remote,
+            preempt=preemption(preempt, preempt_rate, preempt_seed, preempt_modules),
         )
         _serve(spec, ready_timeout)
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import requests
 
 from loadtests import defaults
+from loadtests.defaults import OP_HEADER
 from loadtests.history import History, Op, OpType, Process
 from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Workload
 
@@ -126,8 +127,11 @@ class SessionTransport:
         """
         session = self.session
         if session.cookies or session.auth is not None:
+            headers = {OP_HEADER: request.op_id} if request.op_id else None
             return session.prepare_request(
-                requests.Request(request.method, url, json=request.json, data=request.form)
+                requests.Request(
+                    request.method, url, headers=headers, json=request.json, data=request.form
+                )
             )
         key = (request.method, url)
         template = self._templates.get(key)
@@ -137,6 +141,8 @@ class SessionTransport:
                 self._templates[key] = template
         prepared = template.copy()
         prepared.prepare_body(request.form, None, request.json)
+        if request.op_id:
+            prepared.headers[OP_HEADER] = request.op_id
         return prepared
 
     def close(self) -> None:

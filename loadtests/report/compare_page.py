@@ -38,6 +38,20 @@ def _losses(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
+def _hidden_by_the_gil(rows: Sequence[Row]) -> list[str]:
+    """The naive build's contrast: no loss without --preempt, losses with it."""
+    naive = [r for r in rows if r["build"] == "naive"]
+    hidden = [r for r in naive if not r.get("preempt") and r.get("lost") == 0]
+    caught = [r for r in naive if r.get("preempt") and r.get("lost")]
+    if not (hidden and caught):
+        return []
+    return [
+        "Without --preempt the naive build lost none: CPython's GIL hid its race (a "
+        "read-modify-write with no call in between); forced switches in the app's code "
+        "exposed it, as free-threaded CPython would."
+    ]
+
+
 def _all_zero(rows: Sequence[Row], build: str) -> bool:
     return all(r.get("lost") == 0 for r in rows if r["build"] == build)
 
@@ -59,6 +73,7 @@ def _lock_costs(rows: Sequence[Row]) -> list[tuple[str, float, float]]:
 def lesson(rows: Sequence[Row]) -> list[str]:
     """What the comparison shows, in a few sentences: who lost votes and what the lock cost."""
     lines = _losses(rows)
+    lines += _hidden_by_the_gil(rows)
     costs = _lock_costs(rows)
     if len(costs) == 1:
         name, locked, unlocked = costs[0]

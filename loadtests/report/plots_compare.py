@@ -27,6 +27,10 @@ def variant(row: Row, rows: Sequence[Row]) -> str:
         if len({str(r.get(key)) for r in rows}) > 1:
             value = row.get(key)
             parts.append(fmt.format(f"{value:g}" if isinstance(value, float) else value))
+    # --preempt changes what a cell proves, so a preempted cell never shares a variant
+    # (and a lock's cost is never read off a preempted cell against a plain one).
+    if row.get("preempt") and len({bool(r.get("preempt")) for r in rows}) > 1:
+        parts.append("--preempt")
     return ", ".join(parts)
 
 

@@ -30,7 +30,12 @@ _OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("seed", "--seed", 0),
     ("read_every", "--read-every", None),
 )
-_FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"))
+_FLAGS = (("allow_remote", "--allow-remote"), ("burst", "--burst"), ("preempt", "--preempt"))
+# Only meaningful with --preempt: the density and its seed, so the run repeats as it was.
+_PREEMPT_OPTIONS: tuple[tuple[str, str, Any], ...] = (
+    ("preempt_rate", "--preempt-rate", defaults.PREEMPT_RATE),
+    ("preempt_seed", "--preempt-seed", defaults.PREEMPT_SEED),
+)
 
 
 def command_from_settings(settings: Mapping[str, Any]) -> str:
@@ -48,6 +53,13 @@ def command_from_settings(settings: Mapping[str, Any]) -> str:
     for key, flag in _FLAGS:
         if settings.get(key):
             words.append(flag)
+    if settings.get("preempt"):
+        for key, flag, default in _PREEMPT_OPTIONS:
+            value = settings.get(key)
+            if value is not None and value != default:
+                words += [flag, _format(value)]
+        for module in settings.get("preempt_modules") or ():
+            words += ["--preempt-module", str(module)]
     return shlex.join(words)
 
 

@@ -11,6 +11,7 @@ from loadtests.check.checker import loss_checks_failed
 from loadtests.errors import HistoryError
 from loadtests.history import iter_file
 from loadtests.report import plots_run, plots_timeline
+from loadtests.report.interleave import interleavings, load_trace
 from loadtests.report.page import Plot, plot, write_page
 from loadtests.report.reproduce import reproduce_command
 from loadtests.report.scan import Collision, HistorySeries, first_vote_ns, scan
@@ -25,6 +26,7 @@ _FILES = (
     ("history.jsonl", "every operation, one per line"),
     ("junit.xml", "one test case per check, for CI"),
     ("target.log", "what the target server printed"),
+    ("preempt-trace", "--preempt: the app lines each vote ran, one file per server process"),
 )
 
 
@@ -251,6 +253,9 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     )
     counts = result.get("counts") or {}
     settings = result.get("settings") or {}
+    lines, lines_note = interleavings(
+        ((c.count, c.votes) for c in collisions), load_trace(run_dir), TIMELINES
+    )
     acked = sum(int(c.get("ok") or 0) for c in counts.values())
     finals = [c.get("final") for c in counts.values()]
     verdict = str(result.get("verdict", "ERROR"))
@@ -276,7 +281,10 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "pairs": _witness_pairs(collisions, _t0(series, result)),
         "history_note": history_note,
-        "files": [(f, what) for f, what in _FILES if (run_dir / f).is_file()],
+        "notes": list(result.get("notes") or ()),
+        "interleavings": lines,
+        "interleave_note": lines_note,
+        "files": [(f, what) for f, what in _FILES if (run_dir / f).exists()],
     }
 
 

@@ -29,6 +29,9 @@ from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
 
 SCHEMA = "racecheck/compare/v1"
+# Builds that also run under --preempt when the matrix does not set the axis: the textbook
+# race it reveals, and a lock that holds under it.
+PREEMPT_CONTRAST = ("locked", "naive")
 DEFAULT_VOTES = 10_000
 QUICK_VOTES = 3_000
 
@@ -43,11 +46,14 @@ class Cell:
     driver: str
     race_window: float | None
     name: str = ""
+    preempt: bool = False  # forced switches in the app's code (--preempt)
 
     @property
     def expected_verdict(self) -> str:
-        """The unlocked build must lose votes; every other build must not."""
-        return "FAIL" if self.build == "unlocked" else "PASS"
+        """The unlocked build must lose votes, and the naive one under --preempt; no other."""
+        if self.build == "unlocked" or (self.build == "naive" and self.preempt):
+            return "FAIL"
+        return "PASS"
 
 
 def _unique(values: Sequence[Any], option: str) -> None:
@@ -66,6 +72,9 @@ class Matrix:
     threads: tuple[int, ...] = ()  # empty: the server's default
     drivers: tuple[str, ...] = ("requests",)
     race_windows: tuple[float, ...] = ()  # empty: the app's default
+    # The --preempt axis. Empty: off, plus on for the builds in PREEMPT_CONTRAST, so the
+    # naive build's PASS under the GIL stands beside its FAIL under forced switches.
+    preempts: tuple[bool, ...] = ()
     clients: int = defaults.CLIENTS
     votes: int | None = None
     duration: float | None = None
@@ -87,6 +96,8 @@ class Matrix:
             _unique(self.threads, "--threads")
         if self.race_windows:
             _unique(self.race_windows, "--race-windows")
+        if self.preempts:
+            _unique(self.preempts, "--preempt")
         if any(t < 1 for t in self.threads):
             raise UsageError("--threads values must be at least 1")
         for window in self.race_windows:
@@ -110,8 +121,15 @@ class Matrix:
             "threads": self.threads,
             "driver": self.drivers,
             "race_window": self.race_windows,
+            "preempt": self.preempts,
         }
         return {name for name, values in dims.items() if len(values) > 1}
+
+    def _preempt_values(self, build: str) -> tuple[bool, ...]:
+        if self.preempts:
+            return self.preempts
+        naive = "naive" in self.builds
+        return (False, True) if naive and build in PREEMPT_CONTRAST else (False,)
 
     def cells(self) -> list[Cell]:
         """Every combination, grouped by variant so each group lists the builds in order."""
@@ -120,7 +138,9 @@ class Matrix:
         for server, threads, driver, window in itertools.product(
             self.servers, self.threads or (None,), self.drivers, self.race_windows or (None,)
         ):
-            for build in self.builds:
+            for preempt, build in itertools.product((False, True), self.builds):
+                if preempt not in self._preempt_values(build):
+                    continue
                 parts = [build, server]
                 if "threads" in varying:
                     parts.append(f"t{threads}")
@@ -128,7 +148,10 @@ class Matrix:
                     parts.append(driver)
                 if "race_window" in varying:
                     parts.append(f"w{window:g}")
-                cells.append(Cell(build, server, threads, driver, window, "-".join(parts)))
+                if preempt:
+                    parts.append("preempt")
+                name = "-".join(parts)
+                cells.append(Cell(build, server, threads, driver, window, name, preempt))
         return cells
 
     def settings(self, cell: Cell, cell_dir: Path) -> RunSettings:
@@ -144,6 +167,7 @@ class Matrix:
             votes=self.workload_votes,
             duration=self.duration,
             race_window=cell.race_window,
+            preempt=cell.preempt,
             expect="violation" if cell.expected_verdict == "FAIL" else "pass",
             out=cell_dir,
             name=cell.name,
@@ -172,6 +196,10 @@ class Matrix:
         parts.append(" / ".join(self.drivers) + " driver")
         if self.race_windows:
             parts.append("race window " + ", ".join(f"{w:g} s" for w in self.race_windows))
+        if self.preempts:
+            parts.append("preempt " + "/".join("on" if p else "off" for p in self.preempts))
+        elif any(cell.preempt for cell in self.cells()):
+            parts.append(f"{' and '.join(PREEMPT_CONTRAST)} also under --preempt")
         return " \u00b7 ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +210,7 @@ class Matrix:
             "threads": list(self.threads) or [defaults.THREADS],
             "drivers": list(self.drivers),
             "race_windows": list(self.race_windows),
+            "preempts": list(self.preempts),
             "clients": self.clients,
             "votes": self.workload_votes,
             "duration": self.duration,
@@ -204,6 +233,7 @@ def summary_row(cell: Cell, result: Mapping[str, Any], run_dir: str) -> dict[str
         "threads": cell.threads or defaults.THREADS,
         "driver": cell.driver,
         "race_window": cell.race_window,
+        "preempt": cell.preempt,
         "verdict": verdict,
         "expected_verdict": cell.expected_verdict,
         "as_expected": verdict == cell.expected_verdict,

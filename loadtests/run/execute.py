@@ -8,6 +8,7 @@ settings and prints the outcome.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import signal
 import threading
@@ -26,6 +27,7 @@ from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
+from loadtests.target import preempt as preempting
 from loadtests.target.launcher import RunningTarget, start_target
 from loadtests.target.workload import Workload
 
@@ -114,6 +116,7 @@ class _Load:
             gaps=self.gaps,
             interrupted=self.interrupted,
             recycle_after=self.plan.spec.maximum_requests if self.plan.spec else 0,
+            reply=self.plan.workload.reply,
         )
 
 
@@ -122,6 +125,11 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     the_plan = the_plan or plan(settings)
     run_dir = new_run_dir(settings.label, out=settings.out)
     load = _Load(settings, the_plan, run_dir)
+    run_settings = settings.to_dict()
+    planned = the_plan.spec
+    run_settings["preemption"] = preempting.settings_dict(
+        planned.preempt if planned else None, planned.app if planned else None
+    )
     round_: Round | None = None
     try:
         with contextlib.ExitStack() as stack:
@@ -130,6 +138,9 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
                 from loadtests.nemesis.runner import adapt_spec
 
                 spec = adapt_spec(settings, the_plan.spec, str(run_dir.resolve()))
+                if spec.preempt is not None:
+                    trace_dir = str(run_dir.resolve() / preempting.TRACE_DIR_NAME)
+                    spec = dataclasses.replace(spec, trace_dir=trace_dir)
                 started = target = start_target(spec, log_path=run_dir / "target.log")
                 # After Ctrl-C a target busy with stalled requests gets a short grace.
                 stack.callback(lambda: started.stop(grace=1.0 if load.interrupted else 5.0))
@@ -146,13 +157,13 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
         # The target never came up: leave result.json and junit.xml all the same, so CI
         # shows why, then report the error as before.
         with _signals_held():
-            harness_failure(run_dir, str(exc), load.check_settings(), settings.to_dict())
+            harness_failure(run_dir, str(exc), load.check_settings(), run_settings)
         raise
     with _signals_held():
         if round_ is None:  # interrupted before the target answered
             round_ = Round(the_plan.url or "", the_plan.workload, run_dir, settings.timeout)
         record: Record = round_.record(
-            load.history.ops(), load.check_settings(), settings.to_dict(), settings.driver
+            load.history.ops(), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
 

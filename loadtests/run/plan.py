@@ -69,6 +69,7 @@ def _resolve_target(settings: RunSettings) -> Plan:
             pythonpath=(str(tf.path.resolve().parent),),
             health_path=tf.workload.health_path,
             maximum_requests=tf.maximum_requests,
+            preempt=settings.preemption() or tf.preempt,
         )
         return Plan(tf.workload, spec, None, workers)
     workload = reference_workload(settings.build)
@@ -81,5 +82,6 @@ def _resolve_target(settings: RunSettings) -> Plan:
         app=settings.app or REFERENCE_APP,
         build=settings.build if settings.app in (None, REFERENCE_APP) else None,
         env=env,
+        preempt=settings.preemption(),
     )
     return Plan(workload, spec, None, workers)

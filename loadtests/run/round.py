@@ -22,6 +22,7 @@ from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.drive.client import Client, SessionTransport, Timeout
 from loadtests.history import History, Op, merge
+from loadtests.report.notes import run_notes
 from loadtests.run.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
 from loadtests.target.workload import Workload
@@ -142,6 +143,8 @@ def finish(
         str(run_settings.get("command", "")),
         exit_code,
     )
+    # What --preempt makes of the verdict (or that the GIL may hide a race): said once.
+    result["notes"] = run_notes(verdict.status, bool(run_settings.get("preemption")))
     write_result(run_dir, result)
     render(run_dir)
     return Record(verdict, result, exit_code)

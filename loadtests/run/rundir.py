@@ -167,6 +167,7 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
         gaps=tuple(raw.get("gaps", ())),
         interrupted=raw.get("interrupted"),
         recycle_after=int(raw.get("recycle_after") or 0),
+        reply=str(raw.get("reply", "written")),  # older runs predate the key: written replies
     )
     history_path = run_dir / "history.jsonl"
     if not history_path.is_file():

@@ -13,6 +13,7 @@ from typing import Any
 from loadtests import defaults
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, MULTIPROCESS_SERVERS, SERVERS
 from loadtests.errors import UsageError
+from loadtests.target.preempt import Preempt
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class RunSettings:
     name: str | None = None
     progress: bool | None = None
     command: str = ""
+    # --preempt: forced switches between the app's bytecodes in the target.
+    preempt: bool = False
+    preempt_rate: float = defaults.PREEMPT_RATE
+    preempt_seed: int = defaults.PREEMPT_SEED
+    preempt_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.build not in BUILDS:
@@ -86,6 +92,19 @@ class RunSettings:
                 "--race-window/--switch-interval configure a target racecheck starts; "
                 "they cannot reach one already running at --target-url"
             )
+        if self.target_url is not None and self.preempt:
+            raise UsageError(
+                "--preempt installs a tracer in a target racecheck starts; it cannot reach one "
+                "already running at --target-url (use --app or --target)"
+            )
+        if self.preempt:
+            self.preemption()  # validates the rate and module names now
+
+    def preemption(self) -> Preempt | None:
+        """The --preempt settings for the target, or None when off."""
+        if not self.preempt:
+            return None
+        return Preempt(self.preempt_rate, self.preempt_seed, self.preempt_modules)
 
     @property
     def label(self) -> str:
@@ -101,5 +120,6 @@ class RunSettings:
         data["target_file"] = str(self.target_file) if self.target_file else None
         data["out"] = str(self.out) if self.out else None
         data["nemesis"] = list(self.nemesis)
+        data["preempt_modules"] = list(self.preempt_modules)
         data["name"] = self.label
         return data

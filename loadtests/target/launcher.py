@@ -28,6 +28,8 @@ from types import MappingProxyType, TracebackType
 from loadtests import defaults
 from loadtests.defaults import BUILDS, MULTIPROCESS_SERVERS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
+from loadtests.target import preempt as preempting
+from loadtests.target.preempt import Preempt
 from loadtests.target.processes import ManagedProcess, group_members, start_process
 from loadtests.target.safety import is_loopback_host as is_loopback
 
@@ -64,6 +66,10 @@ class TargetSpec:
     allow_remote: bool = False
     # Recycle each server process after this many requests (apache only; 0: never).
     maximum_requests: int = defaults.MAXIMUM_REQUESTS
+    # --preempt: forced thread switches in the app's code (None: off), and the folder where
+    # each target process writes which app lines each request ran (None: not recorded).
+    preempt: Preempt | None = None
+    trace_dir: str | None = None
 
     def __post_init__(self) -> None:
         # Frozen means frozen: copy what a caller could mutate behind our back.
@@ -141,7 +147,8 @@ class TargetSpec:
                 hosting += f", recycled every {self.maximum_requests} requests"
         else:
             hosting = f"waitress x{self.threads} threads"
-        return f"{self.app}{build} on {hosting}"
+        forced = f", preempt rate {self.preempt.rate:g}" if self.preempt is not None else ""
+        return f"{self.app}{build} on {hosting}{forced}"
 
 
 class RunningTarget:
@@ -361,6 +368,10 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
     env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}  # the log tail must be current
     if spec.build is not None:
         env["RACECHECK_BUILD"] = spec.build
+    if spec.preempt is not None:
+        env.update(spec.preempt.env())
+        if spec.trace_dir is not None:
+            env[preempting.ENV_TRACE_DIR] = os.path.abspath(spec.trace_dir)
     if scratch is not None:
         env["RACECHECK_DATABASE"] = str(scratch / "votes.sqlite3")
     # The repo root too, so target_app and loadtests import even when not installed.

@@ -8,14 +8,22 @@ cannot be loaded or a knob is invalid, 1 (with a traceback) when the app crashes
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flask import Flask
 
 from loadtests import defaults
+from loadtests.errors import UsageError
+from loadtests.target import preempt
+from loadtests.target.optrace import OpTagMiddleware, Recorder
+from loadtests.target.tracer import make_preemptor
 from loadtests.target.wsgi import TargetSetupError, load_app, serve
 
 PARENT_CHECK_INTERVAL = 0.5
@@ -29,9 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # KeyboardInterrupt. gunicorn's arbiter installs its own handlers and exits 0.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     _watch_parent(args.parent_pid)
+    dump: Callable[[], None] | None = None
     try:
         _apply_switch_interval()
         app = load_app(args.app)
+        # After the app is loaded (its import is not the race) and before the server makes
+        # its threads (waitress at start-up, werkzeug per connection, gunicorn after fork).
+        dump = _install_preemption(app, args.app)
         print(
             f"racecheck target: {args.app} on {args.server} at {args.host}:{args.port}"
             f" (pid {os.getpid()})",
@@ -52,7 +64,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_APP
     except KeyboardInterrupt:
         pass
+    finally:
+        if dump is not None:
+            dump()
     return 0
+
+
+def _install_preemption(app: Flask, app_ref: str) -> Callable[[], None] | None:
+    """Install ``--preempt``'s tracer when asked to; return what writes its trace at the end."""
+    try:
+        settings = preempt.from_env(os.environ)
+    except UsageError as exc:
+        raise TargetSetupError(str(exc)) from None
+    if settings is None:
+        return None
+    modules = preempt.app_modules(app_ref, settings)
+    recorder = Recorder()
+    app.wsgi_app = OpTagMiddleware(app.wsgi_app, recorder)  # type: ignore[method-assign]
+    make_preemptor(modules, rate=settings.rate, seed=settings.seed, recorder=recorder).install()
+    print(
+        f"racecheck target: --preempt: forced switches in {', '.join(modules)}"
+        f" (rate {settings.rate:g}, seed {settings.seed})",
+        file=sys.stderr,
+        flush=True,
+    )
+    trace_dir = os.environ.get(preempt.ENV_TRACE_DIR)
+    if not trace_dir:
+        return None
+    header = {**settings.to_dict(), "modules": list(modules)}
+
+    def dump() -> None:
+        # Errors here must not turn a clean stop into a crash: the trace is a bonus.
+        try:
+            recorder.dump(Path(trace_dir), header)
+        except OSError as exc:
+            print(f"racecheck target: cannot write the preempt trace: {exc}", file=sys.stderr)
+
+    # gunicorn's workers leave through sys.exit in the forked child, past serve()'s caller
+    # too; atexit covers any other clean exit. dump() writes once per process.
+    atexit.register(dump)
+    return dump
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -3,8 +3,9 @@
     [target]        app = "module:attr" (or url = "http://127.0.0.1:8000"), server, threads,
                     read_every (every Nth op of a client reads the counters)
                     workers, maximum_requests (apache: recycle each process after N requests)
+                    preempt = true, preempt_rate, preempt_seed, preempt_modules = [...]
     [[setup]]       requests sent once before the load, in order
-    [[counters]]    name, increment, ok, returns, read (see the README for every key)
+    [[counters]]    name, increment, ok, returns, reply, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
 
 Every error names the key and what it expects.
@@ -21,7 +22,8 @@ from typing import Any
 
 from loadtests import defaults
 from loadtests.defaults import MULTIPROCESS_SERVERS, SERVERS, ServerName
-from loadtests.errors import TargetFileError
+from loadtests.errors import TargetFileError, UsageError
+from loadtests.target.preempt import Preempt
 from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -40,6 +42,7 @@ class TargetFile:
     workers: int = defaults.WORKERS
     env: Mapping[str, str] | None = None
     maximum_requests: int = defaults.MAXIMUM_REQUESTS
+    preempt: Preempt | None = None
 
 
 class _Reader:
@@ -139,7 +142,7 @@ def _step(path: Path, where: str, raw: Any, f: str) -> Step:
 
 
 def _counter(path: Path, where: str, raw: Any) -> Counter:
-    keys = {"name", "increment", "ok", "returns", "read", "pid"}
+    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply"}
     reader = _Reader(path, where, raw, keys)
     name = reader.need("name", str)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
@@ -154,6 +157,13 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
     read_request = _read_request(read)
     returns = reader.sub("returns", {"json", "regex"})
     pid = reader.sub("pid", {"json", "regex"})
+    reply = reader.get("reply", str, defaults.REPLY)
+    if reply not in defaults.REPLY_KINDS:
+        reader.fail(
+            "reply",
+            f'expected "written" (the reply carries the value this handler wrote) or '
+            f'"reread" (it reads the counter back after writing), got {reply!r}',
+        )
     return Counter(
         name=name,
         increment=_request(increment),
@@ -162,6 +172,7 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
         ok=_matcher(reader.sub("ok", {"status", "contains"})),
         returns=_extractor(returns) if returns is not None else None,
         pid=_extractor(pid) if pid is not None else None,
+        reply=reply,
     )
 
 
@@ -194,7 +205,8 @@ def load(path: Path) -> TargetFile:
             "shared_state",
             "name",
             "read_every",
-        },
+        }
+        | PREEMPT_KEYS,
     )
     app, url = target.get("app", str), target.get("url", str)
     if (app is None) == (url is None):
@@ -259,6 +271,9 @@ def load(path: Path) -> TargetFile:
         health_path=health,
         read_every=read_every,
     )
+    preempt = _preempt(target)
+    if preempt is not None and url is not None:
+        target.fail("preempt", "forces switches inside a target racecheck starts; drop url or it")
     return TargetFile(
         path=path,
         workload=workload,
@@ -269,4 +284,30 @@ def load(path: Path) -> TargetFile:
         workers=workers,
         env={str(k): str(v) for k, v in env.items()} if env else None,
         maximum_requests=maximum_requests,
+        preempt=preempt,
     )
+
+
+PREEMPT_KEYS = {"preempt", "preempt_rate", "preempt_seed", "preempt_modules"}
+
+
+def _preempt(target: _Reader) -> Preempt | None:
+    """``preempt = true`` and its knobs under [target]; None when off."""
+    if not target.get("preempt", bool, False):
+        extra = sorted(PREEMPT_KEYS & set(target.table) - {"preempt"})
+        if extra:
+            target.fail(extra[0], "only applies with preempt = true")
+        return None
+    modules = target.get("preempt_modules", list, [])
+    if not all(isinstance(m, str) for m in modules):
+        target.fail("preempt_modules", f"expected a list of module names, got {modules!r}")
+    rate = target.get("preempt_rate", (int, float), defaults.PREEMPT_RATE)
+    try:
+        return Preempt(
+            rate=float(rate),
+            seed=target.get("preempt_seed", int, defaults.PREEMPT_SEED),
+            modules=tuple(modules),
+        )
+    except UsageError as exc:
+        target.fail("preempt", str(exc))
+        raise  # fail() raised already; this satisfies the type checker

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadtests import defaults
+from loadtests.defaults import ReplyKind
 
 OP_ID = "{op_id}"
 
@@ -37,9 +38,12 @@ class RequestSpec:
     path: str
     json: Any = None
     form: Mapping[str, str] | None = None
+    # The op this request performs, sent as the X-Racecheck-Op header so that the target's
+    # --preempt tracer can say which request ran which lines ("": none).
+    op_id: str = ""
 
     def render(self, op_id: str = "") -> RequestSpec:
-        """This request with ``{op_id}`` filled in, ready to send."""
+        """This request with ``{op_id}`` filled in and the op tagged, ready to send."""
         if not op_id:
             return self
         return RequestSpec(
@@ -47,6 +51,7 @@ class RequestSpec:
             _fill(self.path, op_id),
             _fill(self.json, op_id),
             _fill(self.form, op_id) if self.form is not None else None,
+            op_id,
         )
 
 
@@ -126,6 +131,8 @@ class Counter:
     resolution: Extractor | None = None
     read_resolution: Extractor | None = None
     read_pid: Extractor | None = None
+    # What ``returns`` carries: the value this handler wrote, or a re-read (see defaults).
+    reply: ReplyKind = defaults.REPLY
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,11 @@ class Workload:
             if counter.name == name:
                 return counter
         raise KeyError(name)
+
+    @property
+    def reply(self) -> ReplyKind:
+        """ "reread" when any counter's reply re-reads: then equal counts prove nothing."""
+        return "reread" if any(c.reply == "reread" for c in self.counters) else defaults.REPLY
 
     @property
     def choices(self) -> tuple[str, ...]:

@@ -182,6 +182,7 @@ class MasterSide:
             choices=workload.choices,
             shared_state=workload.shared_state,
             gaps=collected.gaps,
+            reply=workload.reply,
         )
         run_settings = {**run.settings, "workers": collected.workers}
         return run.round.record(collected.ops, settings, run_settings, "locust").result

@@ -17,6 +17,7 @@ from typing import Any
 
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, FastHttpSession, LocustBadStatusCode
 
+from loadtests.defaults import OP_HEADER
 from loadtests.drive.client import Reply, describe_error, is_refused
 from loadtests.history import Op
 from loadtests.target.workload import OP_ID, RequestSpec, Workload
@@ -59,6 +60,7 @@ class FastHttpTransport:
             name=self._name(request),
             json=request.json,
             data=dict(request.form) if request.form is not None else None,
+            headers={OP_HEADER: request.op_id} if request.op_id else None,
             catch_response=True,
         )
         self._pending = response
