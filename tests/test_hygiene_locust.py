@@ -70,7 +70,7 @@ def test_compare_stops_the_cell_it_is_in_and_writes_what_it_has(tmp_path: Path) 
     summary: dict[str, Any] = json.loads((comparison / "summary.json").read_text())
     assert summary["interrupted"] is True
     assert outcome.exit_code != 0  # not every cell got its expected verdict: none finished
-    assert "Interrupted after 1 of 3 cells" in outcome.stdout
+    assert "Interrupted after 1 of 6 cells" in outcome.stdout
     assert_result_interrupted(outcome.run_dir)  # the cell that was running
 
 
