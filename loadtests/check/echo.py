@@ -58,7 +58,7 @@ def echo(ev: Evidence) -> CheckResult | None:
         return CheckResult(
             "echo",
             "PASS",
-            f"each of {plural(len(echoed), 'reply')} carried its own request's value",
+            f"each of the {len(echoed)} replies carried its own request's value",
         )
     parts = []
     if leaks:

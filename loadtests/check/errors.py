@@ -91,9 +91,19 @@ def errors(ev: Evidence) -> CheckResult | None:
             witnesses.append(_witness(op, f"{problem} one client never met in calibration"))
     log = _marker(ev, "target-log") or {}
     traces = [str(t) for t in log.get("excerpts") or ()]
+    times = list(log.get("times") or ())
     count = int(log.get("tracebacks") or 0)
     if count and calibrated and not calibration_5xx:
-        witnesses += [{"problem": "traceback in the target log", "traceback": t} for t in traces]
+        # The target's own account of what broke comes first: a 500 page says little.
+        witnesses[:0] = [
+            {
+                "problem": "traceback in the target log during the load",
+                "exception": t.splitlines()[-1],
+                "times": times[i] if i < len(times) else None,
+                "traceback": t,
+            }
+            for i, t in enumerate(traces)
+        ]
     if witnesses:
         errors_seen = sum(1 for w in witnesses if "traceback" not in w)
         parts = [f"{plural(errors_seen, 'request')} of the load failed"]

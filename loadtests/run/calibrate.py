@@ -74,5 +74,14 @@ def tracebacks(path: Path, start: int) -> list[str]:
 def record_tracebacks(harness: History, path: Path, start: int) -> None:
     """Record the tracebacks of the load (after ``start``) as one harness op."""
     found = tracebacks(path, start)
-    value = {"tracebacks": len(found), "excerpts": found[:MAX_TRACEBACKS]}
+    # One excerpt per distinct exception (its last line), most frequent first.
+    by_exception: dict[str, list[str]] = {}
+    for excerpt in found:
+        by_exception.setdefault(excerpt.splitlines()[-1], []).append(excerpt)
+    ranked = sorted(by_exception.values(), key=len, reverse=True)[:MAX_TRACEBACKS]
+    value = {
+        "tracebacks": len(found),
+        "excerpts": [group[0] for group in ranked],
+        "times": [len(group) for group in ranked],
+    }
     harness.complete(harness.invoke("harness", "target-log", None), "ok", value)
