@@ -24,6 +24,12 @@ from loadtests.history import Op
 # A refusal the target file declares (a stock's "sold out") is a legitimate answer.
 DECLARED = "refused: "
 _NUMBER = re.compile(r"\d+")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def excerpt(body: str) -> str:
+    """The start of a reply's body as text: an HTML error page's words, not its markup."""
+    return " ".join(_TAG.sub(" ", body).split())[:160]
 
 
 def kind(op: Op) -> tuple[Any, str]:
@@ -56,7 +62,7 @@ def _witness(op: Op, problem: str) -> dict[str, Any]:
         "process": op.process,
         "type": op.type,
         "status": value.get("status"),
-        "body": str(value.get("error", ""))[:200],
+        "body": excerpt(str(value.get("error", ""))),
         "time_ns": op.time_ns,
         "problem": problem,
     }

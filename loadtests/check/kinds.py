@@ -17,6 +17,10 @@ from loadtests.history import Op
 
 # The op kinds beyond counters (see loadtests/drive/client.py).
 EXTRA_FS = frozenset({"add", "decrement", "call"})
+# The checks of these kinds, by name (the report leaves out the votes' table without votes).
+CHECK_NAMES = frozenset(
+    {"collections", "unique-ids", "stock-floor", "stock-conservation", "oversell", "echo", "errors"}
+)
 # Processes that are not the load: the harness itself, its calibration, the nemesis.
 NOT_LOAD = frozenset({"harness", "calibrate", "nemesis"})
 
