@@ -125,3 +125,10 @@ def test_an_unknown_placeholder_is_exit_2_in_one_line(tmp_path: Path) -> None:
     assert run.exit_code == 2, run.describe()
     assert "unknown placeholder {vote}" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_locust_refuses_a_target_beyond_counters(tmp_path: Path) -> None:
+    target = TARGETS / "invariants" / "tasks_locked.toml"
+    run = racecheck("run", "--target", str(target), "--driver", "locust", "--votes", "1")
+    assert run.exit_code == 2, run.describe()
+    assert "--driver requests" in run.stderr
