@@ -212,3 +212,20 @@ def test_a_counter_history_meets_none_of_the_new_checks() -> None:
     new = {"collections", "unique-ids", "stock-floor", "stock-conservation", "oversell"}
     assert not names & (new | {"echo", "errors"})
     assert "bounds" in names
+
+
+def test_adds_and_sales_closed_when_the_run_stopped_are_unknown() -> None:
+    ops = Ops()
+    ops.read(stocks={"stock": 10})
+    ops.add("0")
+    ops.decrement("0")
+    for f, start in (
+        ("add", {"collection": "tasks", "element": "t-1"}),
+        ("decrement", {"stock": "stock", "floor": 0}),
+    ):
+        ops.history.invoke(2, f, start, f"late-{f}")
+    ops.history.close_pending()
+    verdict = ops.judge(collections={"tasks": ["t-0", "t-1"]}, stocks={"stock": 8})
+    assert status(verdict, "collections") == "PASS"
+    assert status(verdict, "stock-conservation") == "PASS"
+    assert "1 of 1 unknown adds landed" in verdict.check("collections").detail

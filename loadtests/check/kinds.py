@@ -34,9 +34,11 @@ class Done:
 
     @property
     def value(self) -> Mapping[str, Any]:
-        """The completion's value (an empty mapping when it is not an object)."""
-        value = self.op.value
-        return value if isinstance(value, Mapping) else {}
+        """The completion's value over its invoke's (an op closed as info when the run
+        stopped completes with only an error: the invoke still says what it was)."""
+        value = self.op.value if isinstance(self.op.value, Mapping) else {}
+        start = self.invoke.value if self.invoke is not None else None
+        return {**start, **value} if isinstance(start, Mapping) else value
 
     def witness(self, **extra: Any) -> dict[str, Any]:
         """The op as a witness: who, when, what came back."""
