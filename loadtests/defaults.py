@@ -39,9 +39,11 @@ HARNESS_TIMEOUT: Final = 10.0
 # Jepsen's counter bounds like the final read: a read during the run can prove a loss
 # that a later tally hides.
 READ_EVERY: Final = 0
-# Serial requests of the load's mix sent by one client before the load (0: none): the
-# errors a single client sees, so that only new ones under load count against the app.
-CALIBRATE: Final = 0
+# Serial requests of the load's mix sent by one client before the load: the errors a
+# single client sees, so that only new ones under load count against the app. The
+# default for target files with collections, stocks or calls; files of counters alone
+# calibrate only when they say so (their runs stay exactly as they were).
+CALIBRATE: Final = 24
 MAX_CALIBRATE: Final = 1000
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped

@@ -87,3 +87,13 @@ def test_textbook_locked_twin_passes_under_preempt(tmp_path: Path, app: str) -> 
     result = run(tmp_path, target, "--preempt")
     assert result.exit_code == 0, result.describe()
     assert result.check(PREEMPTED[app])["status"] == "PASS"
+
+
+def test_a_shared_sqlite_connection_described_as_a_counter_is_not_a_pass(tmp_path: Path) -> None:
+    # The counter alone cannot tell (500s are unknown outcomes); calibration can.
+    result = run(tmp_path, TARGETS / "invariants" / "notes_counter_racy.toml")
+    assert result.exit_code == 1, result.describe()
+    errors = result.check("errors")
+    assert errors["status"] == "FAIL" and errors["witnesses"]
+    assert any("transaction" in str(w.get("exception")) for w in errors["witnesses"])
+    assert result.check("bounds")["status"] in ("PASS", "UNKNOWN")

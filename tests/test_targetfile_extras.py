@@ -116,7 +116,7 @@ def test_members_from_arrays_objects_and_regexes() -> None:
     ids=lambda p: p.name,
 )
 def test_the_shipped_invariant_targets_are_valid(path: Path) -> None:
-    assert targetfile.load(path).workload.extras.names
+    assert targetfile.load(path).workload.extras  # its tables, or calibrate at least
 
 
 def test_an_unknown_placeholder_is_exit_2_in_one_line(tmp_path: Path) -> None:
@@ -132,3 +132,12 @@ def test_locust_refuses_a_target_beyond_counters(tmp_path: Path) -> None:
     run = racecheck("run", "--target", str(target), "--driver", "locust", "--votes", "1")
     assert run.exit_code == 2, run.describe()
     assert "--driver requests" in run.stderr
+
+
+def test_calibration_is_on_by_default_beyond_counters_only(tmp_path: Path) -> None:
+    assert targetfile.load(write(tmp_path, APP + COLLECTION)).workload.extras.calibrate == 24
+    counters = (TARGETS / "likes_locked.toml").read_text()
+    assert not targetfile.load(write(tmp_path, counters)).workload.extras
+    calibrated = counters.replace("[target]\n", "[target]\ncalibrate = 5\n", 1)
+    extras = targetfile.load(write(tmp_path, calibrated)).workload.extras
+    assert extras.calibrate == 5 and extras.names == ()

@@ -457,7 +457,8 @@ def _call(path: Path, where: str, raw: Any) -> Call:
 
 def _extras(path: Path, top: _Reader, target: _Reader) -> Extras:
     """The [[collections]], [[stocks]] and [[calls]] tables, and [target] calibrate/expect."""
-    calibrate = target.get("calibrate", int, defaults.CALIBRATE)
+    beyond = any(top.get(table, list, []) for table in sorted(EXTRA_TABLES))
+    calibrate = target.get("calibrate", int, defaults.CALIBRATE if beyond else 0)
     if calibrate < 0 or calibrate > defaults.MAX_CALIBRATE:
         target.fail("calibrate", f"must be 0 (off) to {defaults.MAX_CALIBRATE}, got {calibrate}")
     expect = target.get("expect", str)

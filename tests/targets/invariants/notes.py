@@ -47,6 +47,10 @@ def _routes(app: Flask, db: Callable[[], sqlite3.Connection]) -> None:
     def notes() -> ResponseReturnValue:
         return {"notes": [row[0] for row in db().execute("SELECT text FROM notes")]}
 
+    @app.get("/notes/count")
+    def count() -> ResponseReturnValue:
+        return {"count": db().execute("SELECT COUNT(*) FROM notes").fetchone()[0]}
+
 
 def create_racy_app() -> Flask:
     """One connection for every thread (check_same_thread=False)."""
