@@ -10,10 +10,12 @@ build opens a connection per request (Flask's ``g``), as the Flask tutorial does
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask, g, request
 from flask.typing import ResponseReturnValue
@@ -24,6 +26,8 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NO
 def _database() -> str:
     fd, path = tempfile.mkstemp(prefix="racecheck-notes-", suffix=".sqlite")
     os.close(fd)
+    # racecheck stops its targets with SIGTERM, which unwinds cleanly: atexit runs.
+    atexit.register(Path(path).unlink, missing_ok=True)
     with sqlite3.connect(path) as db:
         db.execute(SCHEMA)
     return path

@@ -9,6 +9,7 @@ does not.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import tempfile
@@ -49,6 +50,8 @@ def _build(*, locked: bool) -> Flask:
     app = Flask(__name__)
     fd, name = tempfile.mkstemp(prefix="racecheck-tasks-", suffix=".json")
     os.close(fd)
+    # racecheck stops its targets with SIGTERM, which unwinds cleanly: atexit runs.
+    atexit.register(Path(name).unlink, missing_ok=True)
     store = TaskFile(Path(os.environ.get("TASKS_FILE", name)), locked=locked)
 
     @app.get("/health")
