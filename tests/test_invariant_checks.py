@@ -229,3 +229,12 @@ def test_adds_and_sales_closed_when_the_run_stopped_are_unknown() -> None:
     assert status(verdict, "collections") == "PASS"
     assert status(verdict, "stock-conservation") == "PASS"
     assert "1 of 1 unknown adds landed" in verdict.check("collections").detail
+
+
+def test_a_read_during_the_run_holding_a_value_twice_fails() -> None:
+    ops = Ops()
+    ops.add("0")
+    ops.read(process=2, collections={"tasks": ["t-0", "t-0"]})
+    result = ops.judge(collections={"tasks": ["t-0"]}).check("collections")
+    assert result.status == "FAIL"
+    assert result.witnesses[0]["in"].startswith("read op")
