@@ -17,7 +17,7 @@ from typing import Any
 
 from loadtests.check.checks import plural
 from loadtests.check.evidence import Evidence
-from loadtests.check.kinds import EXTRA_FS, NOT_LOAD, done
+from loadtests.check.kinds import CALIBRATION, EXTRA_FS, NOT_LOAD, done
 from loadtests.check.verdict import MAX_WITNESSES, CheckResult
 from loadtests.history import Op
 
@@ -70,7 +70,7 @@ def _witness(op: Op, problem: str) -> dict[str, Any]:
 
 def errors(ev: Evidence) -> CheckResult | None:
     """5xx and new kinds of refusal under load that one client alone never met."""
-    marker = _marker(ev, "calibrate")
+    marker = _marker(ev, CALIBRATION)
     if marker is None:
         return None  # no calibration and no expectation: nothing to judge against
     calibrated = int(marker.get("requests") or 0)
@@ -78,7 +78,7 @@ def errors(ev: Evidence) -> CheckResult | None:
     if not calibrated and not all_ok:
         return None
     unacked = list(_unacked(ev))
-    seen = {kind(op) for op in unacked if op.process == "calibrate"}
+    seen = {kind(op) for op in unacked if op.process == CALIBRATION}
     calibration_5xx = any(isinstance(k[0], int) and k[0] >= 500 for k in seen)
     witnesses: list[dict[str, Any]] = []
     no_answer = 0

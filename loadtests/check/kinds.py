@@ -21,8 +21,11 @@ EXTRA_FS = frozenset({"add", "decrement", "call"})
 CHECK_NAMES = frozenset(
     {"collections", "unique-ids", "stock-floor", "stock-conservation", "oversell", "echo", "errors"}
 )
+# The process of calibration requests, and the f of the harness op that records the
+# calibration's settings (see loadtests/run/calibrate.py).
+CALIBRATION = "calibrate"
 # Processes that are not the load: the harness itself, its calibration, the nemesis.
-NOT_LOAD = frozenset({"harness", "calibrate", "nemesis"})
+NOT_LOAD = frozenset({"harness", CALIBRATION, "nemesis"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ def still_open(ev: Evidence, f: str) -> list[Op]:
 
 def has_extras(ev: Evidence) -> bool:
     """Whether the history holds any op beyond counters (or the errors check's marker)."""
-    if any(op.f in EXTRA_FS or op.f == "calibrate" for _, op in ev.scan.others):
+    if any(op.f in EXTRA_FS or op.f == CALIBRATION for _, op in ev.scan.others):
         return True
     return any(op.f in EXTRA_FS for op in ev.scan.open.values())
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from loadtests.check.kinds import CALIBRATION
 from loadtests.errors import HistoryError
 from loadtests.history import Op, iter_file
 from loadtests.report import svg
@@ -49,7 +50,7 @@ def stock_series(ops: Iterable[Op], final: Mapping[str, Any]) -> dict[str, Stock
             entry = stocks.setdefault(str(value.get("stock")), StockSeries())
             floor = value.get("floor")
             entry.floor = floor if type(floor) is int else 0
-            if entry.t0_ns is not None and op.process != "calibrate":
+            if entry.t0_ns is not None and op.process != CALIBRATION:
                 entry.sales_ns.append(op.time_ns)
     levels = final.get("stocks") if isinstance(final.get("stocks"), Mapping) else {}
     for name, level in (levels or {}).items():

@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from loadtests.check.kinds import CALIBRATION
 from loadtests.drive.client import Client
 from loadtests.history import History
 
-# The process name of calibration ops in the history (the load's are numbers).
-CALIBRATE = "calibrate"
 # How many tracebacks (and lines of each) the history keeps as witnesses.
 MAX_TRACEBACKS = 5
 TRACEBACK_LINES = 6
@@ -28,11 +27,11 @@ def calibrate(client: Client, harness: History) -> None:
     """Record the errors check's settings, then send the calibration requests serially."""
     extras = client.workload.extras
     marker = {"requests": extras.calibrate, "all_ok": extras.all_ok}
-    harness.complete(harness.invoke("harness", "calibrate", marker), "ok", marker)
-    serial = Client(client.transport, client.base_url, client.workload, harness, CALIBRATE)
+    harness.complete(harness.invoke("harness", CALIBRATION, marker), "ok", marker)
+    serial = Client(client.transport, client.base_url, client.workload, harness, CALIBRATION)
     names = client.workload.op_names
     for number in range(extras.calibrate if names else 0):
-        serial.perform(names[number % len(names)], f"{CALIBRATE}-{number}")
+        serial.perform(names[number % len(names)], f"{CALIBRATION}-{number}")
 
 
 def initial_read(client: Client) -> None:
