@@ -238,3 +238,13 @@ def test_a_read_during_the_run_holding_a_value_twice_fails() -> None:
     result = ops.judge(collections={"tasks": ["t-0"]}).check("collections")
     assert result.status == "FAIL"
     assert result.witnesses[0]["in"].startswith("read op")
+
+
+def test_without_an_initial_read_the_stock_checks_are_unknown_not_fail() -> None:
+    ops = Ops()
+    ops.decrement("0")
+    ops.read(stocks={"stock": 9})  # the final read, after the load: not an initial level
+    verdict = ops.judge(stocks={"stock": 9})
+    assert status(verdict, "stock-conservation") == "UNKNOWN"
+    assert status(verdict, "oversell") == "UNKNOWN"
+    assert verdict.status == "UNKNOWN"

@@ -45,16 +45,28 @@ def levels(ev: Evidence) -> dict[str, Level]:
         stocks.setdefault(str(value.get("stock")), Level()).unknown += 1
     if not stocks:
         return {}
+    # The initial level is the harness's read that completed before the load's first
+    # decrement began (and after calibration); a later harness read is the final one.
+    load_starts = [
+        item.invoke.time_ns
+        for item in done(ev, "decrement")
+        if item.invoke is not None and item.op.process not in NOT_LOAD
+    ]
+    load_ns = min(load_starts, default=None)
+    final_ns = ev.final.time_ns
     for item in done(ev, "read"):
         seen = item.value.get("stocks")
         if item.op.type != "ok" or not isinstance(seen, Mapping):
             continue
+        harness = item.op.process == "harness"
+        if harness and final_ns is not None and item.op.time_ns >= final_ns:
+            continue  # the final read: added below from the final state
         for name, value in seen.items():
             if str(name) not in stocks:
                 continue
             level = stocks[str(name)]
-            if level.initial is None and item.op.process == "harness":
-                # The harness's first read, taken before the load (and after calibration).
+            before_load = load_ns is None or item.op.time_ns <= load_ns
+            if level.initial is None and harness and before_load:
                 level.initial, level.initial_ns = value, item.op.time_ns
             level.reads.append((item.op.time_ns, value, item.op.index, item.op.process))
     final = ev.final.stocks if isinstance(ev.final.stocks, Mapping) else {}
