@@ -72,10 +72,11 @@ def test_fixed_twin_passes(tmp_path: Path, app: str, server: str) -> None:
     assert result.check(APPS[app])["status"] == "PASS"
 
 
+@pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize("app", sorted(PREEMPTED))
-def test_textbook_race_fails_under_preempt(tmp_path: Path, app: str) -> None:
+def test_textbook_race_fails_under_preempt(tmp_path: Path, app: str, server: str) -> None:
     target = TARGETS / "textbook" / f"{app}_racy.toml"
-    result = run(tmp_path, target, "--preempt")
+    result = run(tmp_path, target, "--preempt", "--server", server)
     assert result.exit_code == 1, result.describe()
     check = result.check(PREEMPTED[app])
     assert check["status"] == "FAIL" and check["witnesses"], check
