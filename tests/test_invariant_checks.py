@@ -248,3 +248,17 @@ def test_without_an_initial_read_the_stock_checks_are_unknown_not_fail() -> None
     assert status(verdict, "stock-conservation") == "UNKNOWN"
     assert status(verdict, "oversell") == "UNKNOWN"
     assert verdict.status == "UNKNOWN"
+
+
+def test_a_sold_out_refusal_is_not_an_error_once_the_stock_is_gone() -> None:
+    def run(final: int) -> str:
+        ops = Ops()
+        ops.marker("calibrate", requests=1, all_ok=False)
+        ops.decrement("calibrate-0", process="calibrate")
+        ops.read(stocks={"stock": 1})
+        ops.decrement("0")
+        ops.decrement("1", kind="fail", status=409, error="none left")
+        return status(ops.judge(stocks={"stock": final}), "errors")
+
+    assert run(final=0) == "PASS"
+    assert run(final=5) == "FAIL"  # refused with stock left: not a sell-out
