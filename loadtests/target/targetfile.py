@@ -7,6 +7,8 @@
     [[setup]]       requests sent once before the load, in order
     [[counters]]    name, increment, ok, returns, reply, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
+    [[collections]], [[stocks]], [[calls]], and calibrate / expect under [target]: the
+                    invariants beyond counters (docs/targets.md#beyond-counters)
 
 Every error names the key and what it expects.
 """

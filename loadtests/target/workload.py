@@ -1,4 +1,5 @@
-"""What a driver does to a target, as data: setup steps, counters to hammer, teardown.
+"""What a driver does to a target, as data: setup steps, counters to hammer, teardown,
+and the ops beyond counters (collections to add to, stocks to take from, plain calls).
 
 The reference voting app is described with the same vocabulary as a user's
 target file (see :mod:`loadtests.target.targetfile`), so one client code path serves
