@@ -359,17 +359,10 @@ def _placeholders(path: Path, raw: Any, where: str = "file") -> None:
 
 
 def _members(reader: _Reader) -> Members:
-    json_path, regex = reader.get("json", str), reader.get("regex", str)
-    if (json_path is None) == (regex is None):
-        reader.fail("", 'give exactly one of json = "items.*.title" or regex = "<li>(.*?)</li>"')
-    if regex is not None:
-        try:
-            groups = re.compile(regex).groups
-        except (re.error, OverflowError, RecursionError) as exc:
-            reader.fail("regex", f"is not a valid regular expression: {exc}")
-        if groups != 1:
-            reader.fail("regex", f"needs exactly one group (...), found {groups}")
-    return Members(json=json_path, regex=regex)
+    # The same keys as an extractor's: a dotted JSON path ("*" maps over lists) or a regex
+    # with one group, whose every match is a member.
+    extractor = _extractor(reader)
+    return Members(json=extractor.json, regex=extractor.regex)
 
 
 def _name(reader: _Reader) -> str:
