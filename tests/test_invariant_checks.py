@@ -262,3 +262,7 @@ def test_a_sold_out_refusal_is_not_an_error_once_the_stock_is_gone() -> None:
 
     assert run(final=0) == "PASS"
     assert run(final=5) == "FAIL"  # refused with stock left: not a sell-out
+
+
+def test_a_stock_nobody_bought_from_proves_nothing() -> None:
+    assert status(stock_run(final=10, ok=0), "stock-conservation") == "UNKNOWN"

@@ -182,6 +182,12 @@ def conservation(ev: Evidence) -> CheckResult | None:
                 else ""
             )
             parts.append(f"{name!r} fell by {taken}: the {level.ok} acknowledged decrements{extra}")
+    if status == "PASS" and not any(level.ok for level in stocks.values()):
+        return CheckResult(
+            "stock-conservation",
+            "UNKNOWN",
+            "no decrement was acknowledged, so nothing could be lost: the run proves nothing",
+        )
     return CheckResult("stock-conservation", status, "; ".join(parts), tuple(witnesses))
 
 
