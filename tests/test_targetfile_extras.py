@@ -141,3 +141,13 @@ def test_calibration_is_on_by_default_beyond_counters_only(tmp_path: Path) -> No
     calibrated = counters.replace("[target]\n", "[target]\ncalibrate = 5\n", 1)
     extras = targetfile.load(write(tmp_path, calibrated)).workload.extras
     assert extras.calibrate == 5 and extras.names == ()
+
+
+def test_locusts_own_options_refuse_a_target_beyond_counters() -> None:
+    from loadtests.errors import UsageError
+    from loadtests.swarm.options import RacecheckOptions
+
+    options = RacecheckOptions(target=TARGETS / "invariants" / "tasks_locked.toml")
+    with pytest.raises(UsageError, match="drive \\[\\[counters\\]\\] only"):
+        options.workload()
+    assert RacecheckOptions(target=TARGETS / "likes_locked.toml").workload().counters
