@@ -39,6 +39,12 @@ HARNESS_TIMEOUT: Final = 10.0
 # Jepsen's counter bounds like the final read: a read during the run can prove a loss
 # that a later tally hides.
 READ_EVERY: Final = 0
+# Serial requests of the load's mix sent by one client before the load: the errors a
+# single client sees, so that only new ones under load count against the app. The
+# default for target files with collections, stocks or calls; files of counters alone
+# calibrate only when they say so (their runs stay exactly as they were).
+CALIBRATE: Final = 24
+MAX_CALIBRATE: Final = 1000
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
 # Servers that run several processes, each with its own memory (--workers > 1).
@@ -99,6 +105,7 @@ __all__ = [
     "APACHE_USER",
     "BUILD",
     "BUILDS",
+    "CALIBRATE",
     "CALL_ONLY_WINDOW",
     "CLIENTS",
     "CONNECT_TIMEOUT",
@@ -107,6 +114,7 @@ __all__ = [
     "EXPECTS",
     "HARNESS_TIMEOUT",
     "MAXIMUM_REQUESTS",
+    "MAX_CALIBRATE",
     "MAX_RACE_WINDOW",
     "MULTIPROCESS_SERVERS",
     "OP_HEADER",

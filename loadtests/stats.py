@@ -6,7 +6,12 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from loadtests.check.kinds import CALIBRATION, EXTRA_FS
 from loadtests.history import Op, pairs
+
+# The load's requests: votes, and the ops beyond counters (a target file's collections,
+# stocks and calls). Calibration requests (process "calibrate") are not the load.
+LOAD_FS = frozenset({"vote"}) | EXTRA_FS
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -30,7 +35,7 @@ def summarize(ops: Iterable[Op]) -> dict[str, Any]:
     for invoke, done in pairs(ops):
         total += (invoke is not None) + (done is not None)
         op = done if done is not None else invoke
-        if op is None or op.f != "vote":
+        if op is None or op.f not in LOAD_FS or op.process == CALIBRATION:
             continue
         if invoke is not None:
             first_ns = invoke.time_ns if first_ns is None else min(first_ns, invoke.time_ns)

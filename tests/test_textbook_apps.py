@@ -1,9 +1,9 @@
 """The textbook apps of tests/targets/textbook/, one client at a time: what each one does.
 
-Their races are for tests/test_preempt_e2e.py. The stock, greeting and to-do apps break
-invariants that no check proves yet (a stock floor, a reply carrying its own request's
-data, distinct ids: a later issue), so here they are only shown to work single-threaded,
-which is also what a racy app does when nobody else is around.
+Their races are for tests/test_preempt_e2e.py and, for the stock, greeting, to-do and id
+apps (a stock floor, a reply carrying its own request's data, distinct ids), for
+tests/test_invariants_e2e.py; here they are only shown to work single-threaded, which is
+also what a racy app does when nobody else is around.
 """
 
 from __future__ import annotations

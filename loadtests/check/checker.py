@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadtests.check import checks, counter
+from loadtests.check import checks, counter, echo, errors, ids, sets, stock
 from loadtests.check.evidence import Evidence, gather
+from loadtests.check.kinds import counters_only
 from loadtests.check.model import RESTART_FS, CheckSettings, FinalState
 from loadtests.check.verdict import CheckResult, Status, Verdict, combine
 from loadtests.errors import RacecheckError
@@ -49,34 +50,43 @@ CHECKS: tuple[Check, ...] = (
         checks.history_complete,
     ),
     Check("evidence", "Is any evidence missing?", checks.evidence),
-    Check("well-formed", "Did the target return counts that are counts?", counter.well_formed, 7),
-    Check("final-read", "Was the final tally read after the load stopped?", checks.final_read),
+    Check(
+        "well-formed",
+        "Did the target return counts that are counts?",
+        counters_only(counter.well_formed),
+        7,
+    ),
+    Check(
+        "final-read",
+        "Was the final tally read after the load stopped?",
+        counters_only(checks.final_read),
+    ),
     Check("resolution", "Did every vote go to the resolution that was counted?", checks.resolution),
     Check(
         "bounds",
         "Is every acknowledged vote in the final tally?",
-        counter.bounds,
+        counters_only(counter.bounds),
         1,
         proves_loss=True,
     ),
     Check(
         "reads",
         "Did every read during the run see every vote acknowledged before it?",
-        counter.reads,
+        counters_only(counter.reads),
         2,
         proves_loss=True,
     ),
     Check(
         "unique-counts",
         "Did every vote get a count of its own?",
-        counter.unique_counts,
+        counters_only(counter.unique_counts),
         3,
         proves_loss=True,
     ),
     Check(
         "counts-within-final",
         "Did the tally ever go backwards?",
-        counter.counts_within_final,
+        counters_only(counter.counts_within_final),
         5,
         proves_loss=True,
     ),
@@ -89,6 +99,36 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("restart", "Did the server keep its memory?", checks.restart, 6),
     Check("recycle", "Did the server keep its processes?", checks.recycled, 6),
+    # Beyond counters (issue 12): each applies only when the history has its op kind.
+    Check(
+        "collections",
+        "Is every acknowledged add in the collection exactly once, and nothing nobody added?",
+        sets.collections,
+        1,
+        proves_loss=True,
+    ),
+    Check(
+        "unique-ids",
+        "Did every acknowledged create get an id of its own?",
+        ids.unique_ids,
+        3,
+    ),
+    Check("stock-floor", "Did the stock stay at or above its floor?", stock.floor, 2),
+    Check(
+        "stock-conservation",
+        "Did the stock fall by exactly the acknowledged decrements?",
+        stock.conservation,
+        1,
+        proves_loss=True,
+    ),
+    Check("oversell", "Were no more acknowledged than there was stock?", stock.oversell, 2),
+    Check("echo", "Did each reply carry its own request's data and no other's?", echo.echo, 2),
+    Check(
+        "errors",
+        "Did the load meet no errors that a single client never meets?",
+        errors.errors,
+        4,
+    ),
     Check("interrupted", "Did the run finish?", checks.interrupted),
 )
 

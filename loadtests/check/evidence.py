@@ -9,7 +9,7 @@ invoked before ``c`` that did not definitely fail (upper), in its own round.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from loadtests.check.model import CheckSettings, FinalState
@@ -97,7 +97,7 @@ def gather(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Evi
     raw_final = final
     if problems:
         # A malformed tally is reported (well-formed: ERROR) and proves nothing else.
-        final = FinalState(None, final.resolution_id, final.time_ns, final.pids, final.source)
+        final = replace(final, counts=None)
     result = scan(ops, final, settings)
     bounds = Bounds(result)
     finals: Mapping[str, Any] = final.counts if final.counts is not None else {}

@@ -30,16 +30,26 @@ class FinalState:
     time_ns: int | None = None  # when the final read was invoked
     pids: tuple[int, ...] = ()
     source: str = "read"
+    # What the final read found beyond counters (only when the workload has them):
+    # each collection's members, each stock's level, as the target returned them.
+    collections: Mapping[str, Any] | None = None
+    stocks: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form used in result.json."""
-        return {
+        raw = {
             "counts": dict(self.counts) if isinstance(self.counts, Mapping) else self.counts,
             "resolution_id": self.resolution_id,
             "time_ns": self.time_ns,
             "pids": list(self.pids),
             "source": self.source,
         }
+        # Additive keys: a counter-only run's result.json is unchanged.
+        if self.collections is not None:
+            raw["collections"] = dict(self.collections)
+        if self.stocks is not None:
+            raw["stocks"] = dict(self.stocks)
+        return raw
 
     @classmethod
     def from_read(cls, read: Op, invoked_ns: int) -> FinalState:
@@ -53,6 +63,8 @@ class FinalState:
             time_ns=invoked_ns,
             pids=(pid,) if type(pid) is int else (),
             source="read",
+            collections=read.value.get("collections"),
+            stocks=read.value.get("stocks"),
         )
 
     @classmethod
@@ -68,6 +80,8 @@ class FinalState:
             raw.get("time_ns"),
             tuple(pids) if isinstance(pids, list | tuple) else (),
             str(raw.get("source", "read")),
+            raw.get("collections"),
+            raw.get("stocks"),
         )
 
 

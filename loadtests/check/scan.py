@@ -72,6 +72,12 @@ class Scan:
     store: AckStore = field(default_factory=AckStore)
     malformed: list[dict[str, Any]] = field(default_factory=list)
     malformed_total: int = 0
+    # Every completion that is not a vote, with its invoke (None: orphan), in history
+    # order: setup, reads, and the op kinds beyond counters (adds, decrements, calls),
+    # which their own checks fold (check/sets.py and its siblings).
+    others: list[tuple[Op | None, Op]] = field(default_factory=list)
+    # Votes that were not acknowledged (fail and info), for the errors check.
+    unacked_votes: list[Op] = field(default_factory=list)
 
     def bad(self, op: Op, field_name: str, value: Any, problem: str) -> None:
         """Record a piece of malformed evidence (the op, the field, what is wrong)."""
@@ -150,6 +156,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     pid_acks, resolutions = result.pid_acks, result.resolutions
     epoch, epoch_pids = 0, None
     last_vote_ns = acks_before_restart = acks_with_count = 0
+    others, unacked_votes = result.others, result.unacked_votes
     for op in ops:
         process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
         if process == "nemesis":
@@ -176,6 +183,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
         else:
             invoke_ns = invocation.time_ns
         if f != "vote":
+            others.append((invocation, op))
             if f == "read" and process != HARNESS:
                 lower, last_slot = reads_open.pop(key, ({}, slots))
                 if kind == "ok":
@@ -202,6 +210,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             result.bad(op, "pid", pid, "a pid must be an integer")
             pid = None
         if kind != "ok":
+            unacked_votes.append(op)
             if kind == "fail":
                 tally[1] += 1
             else:

@@ -23,7 +23,8 @@ from loadtests.run.settings import RunSettings
 def print_result(result: dict[str, object], run_dir: Path) -> None:
     """The summary a person (or a CI log) reads at the end of a run."""
     console = Console(stderr=False)
-    console.print(counts_table(result))
+    if result.get("counts"):  # a run of collections, stocks or calls only has no votes
+        console.print(counts_table(result))
     console.print(checks_table(result))
     console.print(verdict_line(result, str(run_dir)))
     for note in result.get("notes") or ():  # type: ignore[attr-defined]

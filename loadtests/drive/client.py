@@ -26,7 +26,18 @@ import requests
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
 from loadtests.history import History, Op, OpType, Process
-from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Workload
+from loadtests.target.workload import (
+    Call,
+    Collection,
+    Counter,
+    Extractor,
+    Matcher,
+    RequestSpec,
+    Step,
+    Stock,
+    Workload,
+    fill,
+)
 
 
 @dataclass(frozen=True)
@@ -227,11 +238,13 @@ class Client:
         counter = self.workload.counter(choice)
         invocation = self.history.invoke(self.process, "vote", {"choice": choice}, vote_id)
         reply = self.transport.send(counter.increment.render(vote_id), self.base_url)
-        op_type, value = self.classify_vote(counter, reply)
+        op_type, value = self.classify_vote(counter, reply, vote_id)
         value["choice"] = choice
         return self.history.complete(invocation, op_type, value)
 
-    def classify_vote(self, counter: Counter, reply: Reply) -> tuple[OpType, dict[str, Any]]:
+    def classify_vote(
+        self, counter: Counter, reply: Reply, op_id: str = ""
+    ) -> tuple[OpType, dict[str, Any]]:
         """ok / fail / info for one increment reply, with the returned count if any."""
         refusal = self._refusal(reply)
         if refusal is not None:
@@ -242,7 +255,7 @@ class Client:
             if pid is not None:
                 value["pid"] = pid
             return op_type, value
-        if not counter.ok.matches(reply.status, reply.text):
+        if not counter.ok.for_op(op_id).matches(reply.status, reply.text):
             return "fail", {"status": reply.status, "error": "reply is not an acknowledgement"}
         parsed = _parse_json(reply.text)
         count: int | None = None
@@ -299,4 +312,110 @@ class Client:
             pid = _optional_int(counter.read_pid, reply.text, parsed) or pid
             resolution = _optional_int(counter.read_resolution, reply.text, parsed) or resolution
         value = {"counts": counts, "pid": pid, "resolution_id": resolution}
+        if self.workload.extras:
+            problem = self._read_extras(value, replies)
+            if problem is not None:
+                return self.history.complete(invocation, *problem)
         return self.history.complete(invocation, "ok", value)
+
+    # The op kinds beyond counters (see Extras): collections, stocks and plain calls.
+
+    def perform(self, name: str, op_id: str) -> Op:
+        """Perform the op called ``name`` (a counter's vote, an add, a decrement, a call)."""
+        extras = self.workload.extras
+        for collection in extras.collections:
+            if collection.name == name:
+                return self.add(collection, op_id)
+        for stock in extras.stocks:
+            if stock.name == name:
+                return self.decrement(stock, op_id)
+        for call in extras.calls:
+            if call.name == name:
+                return self.call(call, op_id)
+        return self.vote(name, op_id)
+
+    def add(self, collection: Collection, op_id: str) -> Op:
+        """Add this op's own element to a collection; the reply may carry an id."""
+        element = fill(collection.element, op_id)
+        base = {"collection": collection.name, "element": element}
+        invocation = self.history.invoke(self.process, "add", dict(base), op_id)
+        reply = self.transport.send(collection.add.render(op_id), self.base_url)
+        op_type, value = self._classify(reply, collection.ok.for_op(op_id), None, collection.echo)
+        if op_type == "ok" and collection.id is not None:
+            try:
+                found = collection.id.extract(reply.text, _parse_json(reply.text))
+            except (ValueError, TypeError, IndexError) as exc:
+                op_type, value["error"] = "info", f"malformed reply: {exc}"
+            else:
+                value["id"] = found if isinstance(found, int | str) else repr(found)
+        return self.history.complete(invocation, op_type, {**base, **value})
+
+    def decrement(self, stock: Stock, op_id: str) -> Op:
+        """Take one from a stock; a "sold out" reply is a definite refusal."""
+        base = {"stock": stock.name, "floor": stock.floor}
+        invocation = self.history.invoke(self.process, "decrement", dict(base), op_id)
+        reply = self.transport.send(stock.decrement.render(op_id), self.base_url)
+        op_type, value = self._classify(reply, stock.ok.for_op(op_id), stock.refused, stock.echo)
+        return self.history.complete(invocation, op_type, {**base, **value})
+
+    def call(self, call: Call, op_id: str) -> Op:
+        """Send a plain request; its reply is judged by ok, echo and the errors check."""
+        expected = fill(call.echo_value, op_id) if call.echo is not None else None
+        start = {"call": call.name, "expect": expected}
+        invocation = self.history.invoke(self.process, "call", start, op_id)
+        reply = self.transport.send(call.request.render(op_id), self.base_url)
+        op_type, value = self._classify(reply, call.ok.for_op(op_id), None, call.echo)
+        return self.history.complete(invocation, op_type, {**start, **value})
+
+    def _classify(
+        self, reply: Reply, ok: Matcher, refused: str | None, echo: Extractor | None
+    ) -> tuple[OpType, dict[str, Any]]:
+        """ok / fail / info as for a vote, plus the status, a refusal by content, the echo."""
+        value: dict[str, Any]
+        if refused is not None and reply.error is None and refused in reply.text:
+            op_type: OpType = "fail"
+            value = {"status": reply.status, "error": f"refused: {refused}"}
+        elif (refusal := self._refusal(reply)) is not None:
+            op_type, value = refusal
+        elif not ok.matches(reply.status, reply.text):
+            op_type = "fail"
+            value = {"status": reply.status, "error": "reply is not an acknowledgement"}
+        else:
+            op_type, value = "ok", {"status": reply.status}
+        if echo is not None and reply.error is None and 200 <= reply.status < 300:
+            try:
+                value["echo"] = str(echo.extract(reply.text, _parse_json(reply.text)))
+            except (ValueError, TypeError, IndexError):
+                value["echo"] = None
+        return op_type, value
+
+    def _read_extras(
+        self, value: dict[str, Any], replies: dict[tuple[str, str], Reply]
+    ) -> tuple[OpType, dict[str, Any]] | None:
+        """Fill in every collection's members and every stock's level; the problem, if any."""
+        extras = self.workload.extras
+        wanted: list[tuple[str, str, Any]] = [
+            ("collections", c.name, c) for c in extras.collections if c.read is not None
+        ]
+        wanted += [("stocks", s.name, s) for s in extras.stocks]
+        for section, name, spec in wanted:
+            request = spec.read
+            key = (request.method, request.path)
+            if key not in replies:
+                replies[key] = self.transport.send(request.render(), self.base_url)
+            reply = replies[key]
+            refusal = self._refusal(reply)
+            if refusal is not None:
+                return refusal
+            parsed = _parse_json(reply.text)
+            try:
+                found: Any = (
+                    spec.members.extract(reply.text, parsed)
+                    if section == "collections"
+                    else spec.read_value.extract_int(reply.text, parsed)
+                )
+            except (ValueError, TypeError, IndexError) as exc:
+                error = f"cannot read {name!r}: {exc}"
+                return "info", {"status": reply.status, "error": error}
+            value.setdefault(section, {})[name] = found
+        return None

@@ -111,7 +111,7 @@ class RequestsDriver:
         client = Client(transport, url, workload, history, index)
         self._clients[index] = client
         rng = random.Random(self.load.seed * 1_000_003 + index)
-        choices = workload.choices
+        choices = workload.op_names  # counters, then collections, stocks and calls
         read_every, ops = workload.read_every, 0
         try:
             while True:
@@ -131,7 +131,7 @@ class RequestsDriver:
                     if self.stop.is_set():
                         break  # released by an interrupt: this vote was never invoked
                 choice = choices[rng.randrange(len(choices))]
-                client.vote(choice, f"{self.load.vote_id_prefix}-{number}")
+                client.perform(choice, f"{self.load.vote_id_prefix}-{number}")
                 self._done[index] += 1
         finally:
             if barrier is not None:

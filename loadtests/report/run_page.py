@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.check.checker import loss_checks_failed
+from loadtests.check.kinds import CHECK_NAMES
 from loadtests.errors import HistoryError
 from loadtests.history import iter_file
 from loadtests.report import plots_run, plots_timeline
 from loadtests.report.interleave import interleavings, load_trace
 from loadtests.report.page import Plot, plot, write_page
+from loadtests.report.plots_stock import stock_plots
 from loadtests.report.reproduce import reproduce_command
 from loadtests.report.scan import Collision, HistorySeries, first_vote_ns, scan
 from loadtests.report.words import DASH, VERDICT_MEANING, check_question, choice_label, headline
@@ -274,7 +276,10 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         "counts": [(choice_label(k), v) for k, v in counts.items()],
         "checks": _checks(result),
         "loss_checks": loss_checks_failed(result),
-        "plots": _plots(result, series),
+        "plots": _plots(result, series) + stock_plots(run_dir, result),
+        # A run of collections, stocks or calls only: no votes' table, no note about votes.
+        "beyond_counters": not counts
+        and any(c.get("name") in CHECK_NAMES for c in result.get("checks") or ()),
         "timelines": timelines,
         "collision_total": next(
             (c["witness_total"] for c in _checks(result) if c["name"] == "unique-counts"), 0

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from loadtests.defaults import REFERENCE_APP
+from loadtests.errors import UsageError
 from loadtests.run.settings import RunSettings
 from loadtests.target import targetfile
 from loadtests.target.launcher import TargetSpec
@@ -39,6 +40,13 @@ def plan(settings: RunSettings) -> Plan:
     nemesis.validate(settings.nemesis, settings.nemesis_schedule)
     the_plan = _resolve(settings)
     nemesis.check_target(settings, the_plan.spec)
+    extras = the_plan.workload.extras.names
+    if extras and settings.driver == "locust":
+        # Locust users send counter increments only (their ledger counts votes).
+        raise UsageError(
+            f"--driver locust drives [[counters]] only, and this target file has "
+            f"{', '.join(extras)}: use --driver requests"
+        )
     return the_plan
 
 

@@ -23,6 +23,7 @@ from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.drive.client import Client, SessionTransport, Timeout
 from loadtests.history import History, Op, merge
 from loadtests.report.notes import run_notes
+from loadtests.run.calibrate import calibrate, initial_read, log_size, record_tracebacks
 from loadtests.run.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
 from loadtests.target.workload import Workload
@@ -67,6 +68,8 @@ class Round:
         self.harness = History("harness")
         self.final = FinalState(None)
         self.setup_error: str | None = None
+        # Where the target log stood when the load began (None: no extras, not watched).
+        self.log_start: int | None = None
 
     def client(self, read_timeout: float | None = None, history: History | None = None) -> Client:
         """A client for the harness's own requests, recorded in its history."""
@@ -84,6 +87,10 @@ class Round:
                     f"setup step {step.f!r} was not acknowledged by {self.url}: {op.value}"
                 )
                 return self.setup_error
+        if self.workload.extras:
+            calibrate(client, self.harness)
+            initial_read(client)
+            self.log_start = log_size(self.run_dir / "target.log")
         return None
 
     def peek(self) -> dict[str, int] | None:
@@ -98,6 +105,8 @@ class Round:
         if self.setup_error is not None:
             return self.final
         client = self.client(read_timeout)
+        if self.log_start is not None:
+            record_tracebacks(self.harness, self.run_dir / "target.log", self.log_start)
         for step in self.workload.teardown:
             client.step(step)
         invoked = time.time_ns()

@@ -156,7 +156,15 @@ class RacecheckOptions:
         if self.target is not None:
             from loadtests.target import targetfile
 
-            return targetfile.load(self.target).workload
+            workload = targetfile.load(self.target).workload
+            if workload.extras.names:
+                # The users' ledger counts votes; `racecheck run --driver locust` refuses
+                # such a file before anything starts, this says the same to Locust's own CLI.
+                raise UsageError(
+                    f"{self.target}: Locust users drive [[counters]] only; run it with "
+                    "racecheck run --driver requests"
+                )
+            return workload
         return reference_workload(self.build or "locked")
 
     @property

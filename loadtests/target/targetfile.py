@@ -7,6 +7,8 @@
     [[setup]]       requests sent once before the load, in order
     [[counters]]    name, increment, ok, returns, reply, read (see the README for every key)
     [[teardown]]    requests sent once after the load, before the final read
+    [[collections]], [[stocks]], [[calls]], and calibrate / expect under [target]: the
+                    invariants beyond counters (docs/targets.md#beyond-counters)
 
 Every error names the key and what it expects.
 """
@@ -24,7 +26,21 @@ from loadtests import defaults
 from loadtests.defaults import MULTIPROCESS_SERVERS, SERVERS, ServerName
 from loadtests.errors import TargetFileError, UsageError
 from loadtests.target.preempt import Preempt
-from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
+from loadtests.target.workload import (
+    OP_ID,
+    PLACEHOLDERS,
+    Call,
+    Collection,
+    Counter,
+    Extractor,
+    Extras,
+    Matcher,
+    Members,
+    RequestSpec,
+    Step,
+    Stock,
+    Workload,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -188,7 +204,8 @@ def load(path: Path) -> TargetFile:
         raise TargetFileError(f"{path}: not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
-    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown"})
+    _placeholders(path, raw)
+    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown"} | EXTRA_TABLES)
     target = _Reader(
         path,
         "target",
@@ -206,7 +223,8 @@ def load(path: Path) -> TargetFile:
             "name",
             "read_every",
         }
-        | PREEMPT_KEYS,
+        | PREEMPT_KEYS
+        | EXTRA_TARGET_KEYS,
     )
     app, url = target.get("app", str), target.get("url", str)
     if (app is None) == (url is None):
@@ -244,12 +262,15 @@ def load(path: Path) -> TargetFile:
     if health is not None and not health.startswith("/"):
         target.fail("health", f"must start with '/', got {health!r}")
     counters_raw = top.get("counters", list, [])
-    if not counters_raw:
+    extras = _extras(path, top, target)
+    if not counters_raw and not extras.names:
         top.fail("counters", "at least one [[counters]] table is required")
     counters = tuple(_counter(path, f"counters[{i}]", c) for i, c in enumerate(counters_raw))
     names = [c.name for c in counters]
     if len(set(names)) != len(names):
         top.fail("counters", f"counter names must be unique, got {names}")
+    if len(set(names + list(extras.names))) != len(names) + len(extras.names):
+        top.fail("counters", f"op names must be unique, got {names + list(extras.names)}")
     setup = tuple(
         _step(path, f"setup[{i}]", s, "setup") for i, s in enumerate(top.get("setup", list, []))
     )
@@ -270,6 +291,7 @@ def load(path: Path) -> TargetFile:
         shared_state=target.get("shared_state", bool, False),
         health_path=health,
         read_every=read_every,
+        extras=extras,
     )
     preempt = _preempt(target)
     if preempt is not None and url is not None:
@@ -311,3 +333,143 @@ def _preempt(target: _Reader) -> Preempt | None:
     except UsageError as exc:
         target.fail("preempt", str(exc))
         raise  # fail() raised already; this satisfies the type checker
+
+
+# Beyond counters (issue 12): collections, stocks, plain calls and the errors check.
+EXTRA_TABLES = {"collections", "stocks", "calls"}
+EXTRA_TARGET_KEYS = {"calibrate", "expect"}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _placeholders(path: Path, raw: Any, where: str = "file") -> None:
+    """Refuse ``{name}`` for any name racecheck does not fill in: it would be sent as is."""
+    if isinstance(raw, str):
+        for name in _PLACEHOLDER.findall(raw):
+            if name not in PLACEHOLDERS:
+                known = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+                raise TargetFileError(
+                    f"{path}: {where}: unknown placeholder {{{name}}}; racecheck fills in {known}"
+                )
+    elif isinstance(raw, Mapping):
+        for key, value in raw.items():
+            _placeholders(path, value, f"{where}.{key}" if where != "file" else str(key))
+    elif isinstance(raw, list):
+        for i, value in enumerate(raw):
+            _placeholders(path, value, f"{where}[{i}]")
+
+
+def _members(reader: _Reader) -> Members:
+    # The same keys as an extractor's: a dotted JSON path ("*" maps over lists) or a regex
+    # with one group, whose every match is a member.
+    extractor = _extractor(reader)
+    return Members(json=extractor.json, regex=extractor.regex)
+
+
+def _name(reader: _Reader) -> str:
+    name: str = reader.need("name", str)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        reader.fail("name", "use 1-64 letters, digits, '_', '.' or '-'")
+    return name
+
+
+def _optional_extractor(reader: _Reader, key: str) -> Extractor | None:
+    sub = reader.sub(key, {"json", "regex"})
+    return _extractor(sub) if sub is not None else None
+
+
+def _collection(path: Path, where: str, raw: Any) -> Collection:
+    keys = {"name", "add", "ok", "element", "read", "id", "echo"}
+    reader = _Reader(path, where, raw, keys)
+    name = _name(reader)
+    add = reader.sub("add", {"method", "path", "form", "json"})
+    if add is None:
+        reader.fail("add", 'is required: { method = "POST", path = "/tasks", json = {...} }')
+    assert add is not None
+    element = reader.get("element", str, OP_ID)
+    if OP_ID not in element:
+        reader.fail("element", f"must contain {OP_ID}, so that every add carries its own value")
+    read = reader.sub("read", {"method", "path", "json", "regex"})
+    id_ = _optional_extractor(reader, "id")
+    if read is None and id_ is None:
+        reader.fail("read", 'or id is required: read = { path = "/tasks", json = "*.title" }')
+    return Collection(
+        name=name,
+        add=_request(add),
+        ok=_matcher(reader.sub("ok", {"status", "contains"})),
+        element=element,
+        read=_read_request(read) if read is not None else None,
+        members=_members(read) if read is not None else None,
+        id=id_,
+        echo=_optional_extractor(reader, "echo"),
+    )
+
+
+def _stock(path: Path, where: str, raw: Any) -> Stock:
+    keys = {"name", "decrement", "ok", "refused", "read", "floor", "echo"}
+    reader = _Reader(path, where, raw, keys)
+    name = _name(reader)
+    decrement = reader.sub("decrement", {"method", "path", "form", "json"})
+    if decrement is None:
+        reader.fail("decrement", 'is required: { method = "POST", path = "/buy" }')
+    read = reader.sub("read", {"method", "path", "json", "regex"})
+    if read is None:
+        reader.fail("read", 'is required: { path = "/stock", json = "stock" }')
+    assert decrement is not None and read is not None
+    refused = reader.get("refused", str)
+    if refused == "":
+        reader.fail("refused", "must not be empty (every reply would be a refusal)")
+    return Stock(
+        name=name,
+        decrement=_request(decrement),
+        read=_read_request(read),
+        read_value=_extractor(read),
+        ok=_matcher(reader.sub("ok", {"status", "contains"})),
+        refused=refused,
+        floor=reader.get("floor", int, 0),
+        echo=_optional_extractor(reader, "echo"),
+    )
+
+
+def _call(path: Path, where: str, raw: Any) -> Call:
+    keys = {"name", "request", "ok", "echo", "echo_value"}
+    reader = _Reader(path, where, raw, keys)
+    name = _name(reader)
+    request = reader.sub("request", {"method", "path", "form", "json"})
+    if request is None:
+        reader.fail("request", 'is required: { method = "POST", path = "/greet", form = {...} }')
+    assert request is not None
+    echo_value = reader.get("echo_value", str, OP_ID)
+    if OP_ID not in echo_value:
+        reader.fail("echo_value", f"must contain {OP_ID}: it tells each reply from the others")
+    return Call(
+        name=name,
+        request=_request(request),
+        ok=_matcher(reader.sub("ok", {"status", "contains"})),
+        echo=_optional_extractor(reader, "echo"),
+        echo_value=echo_value,
+    )
+
+
+def _extras(path: Path, top: _Reader, target: _Reader) -> Extras:
+    """The [[collections]], [[stocks]] and [[calls]] tables, and [target] calibrate/expect."""
+    beyond = any(top.get(table, list, []) for table in sorted(EXTRA_TABLES))
+    calibrate = target.get("calibrate", int, defaults.CALIBRATE if beyond else 0)
+    if calibrate < 0 or calibrate > defaults.MAX_CALIBRATE:
+        target.fail("calibrate", f"must be 0 (off) to {defaults.MAX_CALIBRATE}, got {calibrate}")
+    expect = target.get("expect", str)
+    if expect not in (None, "all-ok"):
+        target.fail("expect", f'the only expectation is "all-ok", got {expect!r}')
+    return Extras(
+        collections=tuple(
+            _collection(path, f"collections[{i}]", c)
+            for i, c in enumerate(top.get("collections", list, []))
+        ),
+        stocks=tuple(
+            _stock(path, f"stocks[{i}]", s) for i, s in enumerate(top.get("stocks", list, []))
+        ),
+        calls=tuple(
+            _call(path, f"calls[{i}]", c) for i, c in enumerate(top.get("calls", list, []))
+        ),
+        calibrate=calibrate,
+        all_ok=expect == "all-ok",
+    )

@@ -1,4 +1,5 @@
-"""What a driver does to a target, as data: setup steps, counters to hammer, teardown.
+"""What a driver does to a target, as data: setup steps, counters to hammer, teardown,
+and the ops beyond counters (collections to add to, stocks to take from, plain calls).
 
 The reference voting app is described with the same vocabulary as a user's
 target file (see :mod:`loadtests.target.targetfile`), so one client code path serves
@@ -68,6 +69,12 @@ class Matcher:
             return False
         return self.contains is None or self.contains in text
 
+    def for_op(self, op_id: str) -> Matcher:
+        """This matcher with ``{op_id}`` filled in (itself when it has no placeholder)."""
+        if self.contains is None or OP_ID not in self.contains:
+            return self
+        return Matcher(self.status, self.contains.replace(OP_ID, op_id))
+
 
 @dataclass(frozen=True)
 class Extractor:
@@ -135,6 +142,140 @@ class Counter:
     reply: ReplyKind = defaults.REPLY
 
 
+# Placeholders a target file may use in request templates, matchers and echo values
+# (anything else in braces is refused at load time: a typo would be sent literally).
+PLACEHOLDERS: frozenset[str] = frozenset({"op_id"})
+
+
+def fill(value: Any, op_id: str) -> Any:
+    """``{op_id}`` filled in throughout a JSON-like value (the public form of _fill)."""
+    return _fill(value, op_id) if op_id else value
+
+
+@dataclass(frozen=True)
+class Members:
+    """Where a read carries a collection: a JSON path (``*`` maps over a list) or a regex.
+
+    A JSON array gives its items and a JSON object its keys; a regex gives every match of
+    its one group. Members are compared as text, so ``7`` and ``"7"`` are the same member.
+    """
+
+    json: str | None = None
+    regex: str | None = None
+
+    def extract(self, text: str, parsed: Any = None) -> list[str]:
+        """Every member, in order and with repeats, or raise ValueError."""
+        if self.regex is not None:
+            return [str(m) for m in re.findall(self.regex, text)]
+        if self.json is None:
+            raise ValueError("a collection read needs json or regex")
+        nodes = [jsonlib.loads(text) if parsed is None else parsed]
+        for part in self.json.split(".") if self.json else ():
+            nodes = [child for node in nodes for child in _step_into(node, part, self.json)]
+        members: list[str] = []
+        for node in nodes:
+            if isinstance(node, list):
+                members.extend(_member(item) for item in node)
+            elif isinstance(node, Mapping):
+                members.extend(str(key) for key in node)
+            else:
+                members.append(_member(node))
+        return members
+
+
+def _step_into(node: Any, part: str, path: str) -> list[Any]:
+    if part == "*":
+        if isinstance(node, list):
+            return list(node)
+        if isinstance(node, Mapping):
+            return list(node.values())
+    elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return [node[int(part)]]
+    elif isinstance(node, Mapping) and part in node:
+        return [node[part]]
+    raise ValueError(f"the reply has no JSON field {path!r}")
+
+
+def _member(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"a member must be a string or a number, got {value!r}")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection to add to (Jepsen's set): each add carries a value of its own.
+
+    ``element`` is the value an add puts in (``{op_id}`` makes it unique); ``members``
+    reads the collection back. ``id`` extracts the id a create's reply hands out (the
+    unique-ids check); ``echo`` extracts what the reply says back (the echo check).
+    """
+
+    name: str
+    add: RequestSpec
+    ok: Matcher = field(default_factory=Matcher)
+    element: str = OP_ID
+    read: RequestSpec | None = None
+    members: Members | None = None
+    id: Extractor | None = None
+    echo: Extractor | None = None
+
+
+@dataclass(frozen=True)
+class Stock:
+    """A bounded resource taken one at a time: stock, seats, tickets.
+
+    ``refused`` is text that marks a definite refusal whatever the status (a "sold out"
+    page served with 200); ``floor`` is the least the stock may ever read.
+    """
+
+    name: str
+    decrement: RequestSpec
+    read: RequestSpec
+    read_value: Extractor
+    ok: Matcher = field(default_factory=Matcher)
+    refused: str | None = None
+    floor: int = 0
+    echo: Extractor | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request whose only promises are its reply (echo) and that it does not error."""
+
+    name: str
+    request: RequestSpec
+    ok: Matcher = field(default_factory=Matcher)
+    echo: Extractor | None = None
+    # What the reply must carry back (``{op_id}`` by default), when ``echo`` is set.
+    echo_value: str = OP_ID
+
+
+@dataclass(frozen=True)
+class Extras:
+    """The op kinds beyond counters, and the errors check's settings (all optional)."""
+
+    collections: tuple[Collection, ...] = ()
+    stocks: tuple[Stock, ...] = ()
+    calls: tuple[Call, ...] = ()
+    # Serial requests of the same mix before the load: the errors a single client sees.
+    calibrate: int = 0
+    # expect = "all-ok": every request of the load must be acknowledged.
+    all_ok: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every op name of these kinds, in order."""
+        return (
+            tuple(c.name for c in self.collections)
+            + tuple(s.name for s in self.stocks)
+            + tuple(c.name for c in self.calls)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.names) or self.calibrate > 0 or self.all_ok
+
+
 @dataclass(frozen=True)
 class Workload:
     """Everything a run does to a target."""
@@ -149,6 +290,13 @@ class Workload:
     health_path: str | None = "/health"
     # Every Nth op of a load client reads every counter (0: only the final read).
     read_every: int = defaults.READ_EVERY
+    # Collections, stocks, plain calls and the errors check (see Extras); none by default.
+    extras: Extras = field(default_factory=Extras)
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        """Every op a load client may pick: the counters, then the extras' ops."""
+        return self.choices + self.extras.names
 
     def counter(self, name: str) -> Counter:
         """The counter called ``name``."""

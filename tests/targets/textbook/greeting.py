@@ -1,8 +1,7 @@
 """Per-request data kept in a module global, as beginners write it.
 
 The reply must carry this request's own name; with the global, another request's name
-can leak into it. No check of today's compares a reply with its request (a later issue),
-so the tests only exercise it single-threaded.
+can leak into it: greeting_racy.toml judges it with the echo check (under ``--preempt``).
 """
 
 from __future__ import annotations

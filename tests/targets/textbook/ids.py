@@ -1,8 +1,8 @@
 """An id generator on a module global, as tutorials write it: ``next_id += 1``.
 
 Two requests that read the same ``next_id`` hand out the same id; today's checks see it
-as a lost increment of the counter (the final ``next_id`` is short). Distinct ids are an
-invariant of their own, checked by a later issue.
+as a lost increment of the counter (the final ``next_id`` is short), and
+ids_unique_racy.toml as two creates that share an id (the unique-ids check).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Stock sold with check-then-act, as tutorials write it: ``if stock > 0: stock -= 1``.
 
 Two buyers can both see the last item and both buy it: stock goes below zero, or more
-sales are acknowledged than there was stock. No check of today's proves that (it needs
-a floor invariant: a later issue), so the tests only exercise it single-threaded.
+sales are acknowledged than there was stock. Under ``--preempt`` even ``stock -= 1``
+loses updates; stock_racy.toml judges it with the stock checks (floor, conservation,
+oversell).
 """
 
 from __future__ import annotations

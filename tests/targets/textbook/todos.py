@@ -2,7 +2,7 @@
 
 ``todos.append`` itself is one C call and loses nothing, even under ``--preempt``; the
 race is the number: two requests that read the same ``len(todos)`` give two items one id.
-Distinct ids are a later issue's check, so the tests only exercise it single-threaded.
+todos_racy.toml judges it with the unique-ids check (under ``--preempt``).
 """
 
 from __future__ import annotations
