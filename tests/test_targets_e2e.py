@@ -50,6 +50,8 @@ def test_correct_apps_pass(tmp_path: Path, name: str) -> None:
         assert harness == [
             ("setup", "invoke"),
             ("setup", "ok"),
+            ("baseline", "invoke"),
+            ("baseline", "ok"),
             ("teardown", "invoke"),
             ("teardown", "ok"),
             ("read", "invoke"),

@@ -30,16 +30,32 @@ class FinalState:
     time_ns: int | None = None  # when the final read was invoked
     pids: tuple[int, ...] = ()
     source: str = "read"
+    # What the counters held before the load (the baseline read), and what the harness's
+    # own reads added since (a read that itself increments): the load's share of a
+    # count is the count minus both, so an app need not start at zero.
+    baseline: Mapping[str, int] | None = None
+    harness_added: Mapping[str, int] | None = None
+
+    def offset(self, choice: str) -> int:
+        """How much of ``choice``'s final count the load did not send."""
+        base = (self.baseline or {}).get(choice, 0)
+        added = (self.harness_added or {}).get(choice, 0)
+        return (base if type(base) is int else 0) + (added if type(added) is int else 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form used in result.json."""
-        return {
+        raw = {
             "counts": dict(self.counts) if isinstance(self.counts, Mapping) else self.counts,
             "resolution_id": self.resolution_id,
             "time_ns": self.time_ns,
             "pids": list(self.pids),
             "source": self.source,
         }
+        if self.baseline is not None:
+            raw["baseline"] = dict(self.baseline)
+        if self.harness_added:
+            raw["harness_added"] = dict(self.harness_added)
+        return raw
 
     @classmethod
     def from_read(cls, read: Op, invoked_ns: int) -> FinalState:
@@ -68,7 +84,16 @@ class FinalState:
             raw.get("time_ns"),
             tuple(pids) if isinstance(pids, list | tuple) else (),
             str(raw.get("source", "read")),
+            _ints(raw.get("baseline")),
+            _ints(raw.get("harness_added")),
         )
+
+
+def _ints(raw: Any) -> dict[str, int] | None:
+    """A saved mapping of counts, keeping only the integer ones."""
+    if not isinstance(raw, Mapping):
+        return None
+    return {str(k): v for k, v in raw.items() if type(v) is int}
 
 
 @dataclass(frozen=True)

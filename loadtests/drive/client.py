@@ -177,6 +177,11 @@ def _error_text(reply: Reply) -> str:
     return reply.text.strip()[:200]
 
 
+def _excerpt(text: str) -> str:
+    """The start of a reply's body, on one line, for people reading why an op went wrong."""
+    return " ".join(text.split())[:200]
+
+
 def _optional_int(extractor: Extractor | None, text: str, parsed: Any) -> int | None:
     if extractor is None:
         return None
@@ -243,7 +248,17 @@ class Client:
                 value["pid"] = pid
             return op_type, value
         if not counter.ok.matches(reply.status, reply.text):
-            return "fail", {"status": reply.status, "error": "reply is not an acknowledgement"}
+            # A 2xx that is not the acknowledgement: only a declared refusal is a
+            # definite "did not happen"; anything else may well have taken effect.
+            refused = counter.refused is not None and counter.refused.matches(
+                reply.status, reply.text
+            )
+            what = "reply matches refused" if refused else "2xx reply does not match ok"
+            return ("fail" if refused else "info"), {
+                "status": reply.status,
+                "error": what,
+                "body": _excerpt(reply.text),
+            }
         parsed = _parse_json(reply.text)
         count: int | None = None
         if counter.returns is not None:
@@ -273,9 +288,9 @@ class Client:
         value["resolution_id"] = _optional_int(step.resolution, reply.text, parsed)
         return self.history.complete(invocation, "ok", value)
 
-    def read(self) -> Op:
+    def read(self, f: str = "read") -> Op:
         """Read every counter's current value (one request per distinct read URL)."""
-        invocation = self.history.invoke(self.process, "read", None)
+        invocation = self.history.invoke(self.process, f, None)
         counts: dict[str, int] = {}
         pid: int | None = None
         resolution: int | None = None
@@ -293,9 +308,8 @@ class Client:
                 counts[counter.name] = counter.read_value.extract_int(reply.text, parsed)
             except (ValueError, TypeError, IndexError) as exc:
                 error = f"cannot read counter {counter.name!r}: {exc}"
-                return self.history.complete(
-                    invocation, "info", {"status": reply.status, "error": error}
-                )
+                value = {"status": reply.status, "error": error, "body": _excerpt(reply.text)}
+                return self.history.complete(invocation, "info", value)
             pid = _optional_int(counter.read_pid, reply.text, parsed) or pid
             resolution = _optional_int(counter.read_resolution, reply.text, parsed) or resolution
         value = {"counts": counts, "pid": pid, "resolution_id": resolution}

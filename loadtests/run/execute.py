@@ -146,7 +146,8 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
                 stack.callback(lambda: started.stop(grace=1.0 if load.interrupted else 5.0))
             url = target.url if target is not None else the_plan.url
             assert url is not None
-            round_ = Round(url, the_plan.workload, run_dir, settings.timeout)
+            log_path = run_dir / "target.log" if target is not None else None
+            round_ = Round(url, the_plan.workload, run_dir, settings.timeout, log_path=log_path)
             load.drive(round_, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from loadtests.defaults import REFERENCE_APP
+from loadtests.errors import UsageError
 from loadtests.run.settings import RunSettings
 from loadtests.target import targetfile
 from loadtests.target.launcher import TargetSpec
@@ -46,6 +47,11 @@ def _resolve(settings: RunSettings) -> Plan:
     the_plan = _resolve_target(settings)
     if settings.read_every is None:
         return the_plan
+    if settings.read_every and the_plan.workload.read_increments:
+        raise UsageError(
+            "--read-every: reads during the load would change the counters they read"
+            " (read.increments in the target file); drop --read-every"
+        )
     workload = dataclasses.replace(the_plan.workload, read_every=settings.read_every)
     return dataclasses.replace(the_plan, workload=workload)
 

@@ -142,7 +142,7 @@ def _step(path: Path, where: str, raw: Any, f: str) -> Step:
 
 
 def _counter(path: Path, where: str, raw: Any) -> Counter:
-    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply"}
+    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply", "refused"}
     reader = _Reader(path, where, raw, keys)
     name = reader.need("name", str)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
@@ -150,7 +150,7 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
     increment = reader.sub("increment", {"method", "path", "form", "json"})
     if increment is None:
         reader.fail("increment", 'is required: { method = "POST", path = "/like" }')
-    read = reader.sub("read", {"method", "path", "json", "regex"})
+    read = reader.sub("read", {"method", "path", "json", "regex", "increments"})
     if read is None:
         reader.fail("read", 'is required: { method = "GET", path = "/likes", json = "a" }')
     assert increment is not None and read is not None
@@ -164,7 +164,13 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
             f'expected "written" (the reply carries the value this handler wrote) or '
             f'"reread" (it reads the counter back after writing), got {reply!r}',
         )
+    increments = read.get("increments", int, 0)
+    if increments < 0:
+        read.fail("increments", f"what one read adds to the counter: 0 or more, got {increments}")
+    refused = reader.sub("refused", {"status", "contains"})
     return Counter(
+        read_increments=increments,
+        refused=_matcher(refused) if refused is not None else None,
         name=name,
         increment=_request(increment),
         read=read_request,
@@ -205,6 +211,7 @@ def load(path: Path) -> TargetFile:
             "shared_state",
             "name",
             "read_every",
+            "preflight",
         }
         | PREEMPT_KEYS,
     )
@@ -262,6 +269,12 @@ def load(path: Path) -> TargetFile:
         # Environment variables are strings; a table or an array there is a mistake.
         if not isinstance(value, str | int | float):
             target.fail(f"env.{key}", f"expected a string (or number), got {value!r}")
+    if read_every and any(c.read_increments for c in counters):
+        target.fail(
+            "read_every",
+            "reads during the load would change the counters they read (read.increments);"
+            " use read_every = 0",
+        )
     workload = Workload(
         name=target.get("name", str, path.stem),
         counters=counters,
@@ -270,6 +283,7 @@ def load(path: Path) -> TargetFile:
         shared_state=target.get("shared_state", bool, False),
         health_path=health,
         read_every=read_every,
+        preflight=target.get("preflight", bool, True),
     )
     preempt = _preempt(target)
     if preempt is not None and url is not None:

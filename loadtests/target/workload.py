@@ -133,6 +133,12 @@ class Counter:
     read_pid: Extractor | None = None
     # What ``returns`` carries: the value this handler wrote, or a re-read (see defaults).
     reply: ReplyKind = defaults.REPLY
+    # How much each ``read`` request itself adds to this counter (a page-visit counter
+    # read from the page it counts: 1); the harness subtracts its own reads.
+    read_increments: int = 0
+    # What a 2xx refusal looks like ("sold out" on a 200 page): then a definite fail.
+    # Without it, a 2xx that does not match ``ok`` is info (it may have taken effect).
+    refused: Matcher | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ class Workload:
     health_path: str | None = "/health"
     # Every Nth op of a load client reads every counter (0: only the final read).
     read_every: int = defaults.READ_EVERY
+    # One pass of setup, increments and a read before the load (run/preflight.py).
+    preflight: bool = False
 
     def counter(self, name: str) -> Counter:
         """The counter called ``name``."""
@@ -161,6 +169,11 @@ class Workload:
     def reply(self) -> ReplyKind:
         """ "reread" when any counter's reply re-reads: then equal counts prove nothing."""
         return "reread" if any(c.reply == "reread" for c in self.counters) else defaults.REPLY
+
+    @property
+    def read_increments(self) -> dict[str, int]:
+        """What one read of every counter adds to each (only counters whose read counts)."""
+        return {c.name: c.read_increments for c in self.counters if c.read_increments}
 
     @property
     def choices(self) -> tuple[str, ...]:

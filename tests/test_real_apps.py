@@ -1,0 +1,140 @@
+"""Real apps as they are: racecheck's own requests never count, mistakes stop in seconds.
+
+The apps are in tests/targets/ (a page-visit counter whose only read counts itself) and
+tests/apps/ (a tutorial's module-level app.run()).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from support.cli import racecheck
+
+from loadtests.errors import LaunchError
+from loadtests.target.launcher import TargetSpec, start_target
+from loadtests.target.readiness import HealthPathError
+
+pytestmark = [pytest.mark.e2e]
+
+TARGETS = Path(__file__).parent / "targets"
+APPS = Path(__file__).parent / "apps"
+
+
+def visits_file(tmp_path: Path, mode: str, **replace: str) -> Path:
+    text = (TARGETS / f"visits_{mode}.toml").read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    path = TARGETS / f"_tmp_{tmp_path.name}.toml"  # beside visits.py, so it imports
+    path.write_text(text)
+    return path
+
+
+def test_readiness_sends_the_app_no_request(tmp_path: Path) -> None:
+    spec = TargetSpec(
+        app="visits:create_app",
+        pythonpath=(str(TARGETS),),
+        health_path=None,
+        env={"VISITS_START": "41"},
+    )
+    with start_target(spec, ready_timeout=60.0, log_path=tmp_path / "t.log") as target:
+        page = requests.get(f"{target.url}/", timeout=10).text
+    assert "visitor number <b>42</b>" in page  # 41, plus this one: the launcher sent none
+
+
+def test_a_health_path_the_app_lacks_fails_at_once_with_the_fix(tmp_path: Path) -> None:
+    spec = TargetSpec(app="visits:create_app", pythonpath=(str(TARGETS),), health_path="/healthz")
+    started = time.monotonic()
+    with pytest.raises(HealthPathError) as caught:
+        start_target(spec, ready_timeout=60.0, log_path=tmp_path / "t.log")
+    assert time.monotonic() - started < 30, "must not wait for the ready timeout"
+    text = str(caught.value)
+    assert "GET /healthz answered HTTP 404" in text and "remove it" in text
+    assert "health_path" not in text and "--ready-timeout" not in text
+
+
+def test_a_module_level_app_run_is_named(tmp_path: Path) -> None:
+    spec = TargetSpec(app="runs_at_import:app", pythonpath=(str(APPS),), health_path=None)
+    with pytest.raises(LaunchError) as caught:
+        start_target(spec, ready_timeout=60.0, log_path=tmp_path / "t.log")
+    text = str(caught.value)
+    assert "runs_at_import.py:13" in text and '__name__ == "__main__"' in text
+
+
+@pytest.mark.slow
+def test_a_counter_whose_only_read_counts_itself_passes_when_correct(tmp_path: Path) -> None:
+    run = racecheck(
+        "run",
+        "--target",
+        str(TARGETS / "visits_locked.toml"),
+        "--clients",
+        "16",
+        "--votes",
+        "300",
+        out=tmp_path / "run",
+    )
+    assert run.exit_code == 0, run.describe()
+    result = run.result()
+    assert result["counts"]["visits"]["final"] == 300 == result["counts"]["visits"]["ok"]
+    # The app started at 41; preflight, the baseline and the final read are the harness's.
+    final = result["final"]
+    assert final["harness_added"] == {"visits": 1}
+    assert final["counts"]["visits"] == final["baseline"]["visits"] + 300 + 1
+    harness = [op["f"] for op in run.history() if op["process"] == "harness"]
+    assert harness == ["baseline", "baseline", "read", "read"]
+    assert (run.run_dir / "preflight.jsonl").is_file()  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_a_counter_whose_only_read_counts_itself_fails_when_racy(tmp_path: Path) -> None:
+    run = racecheck(
+        "run",
+        "--target",
+        str(TARGETS / "visits_racy.toml"),
+        "--clients",
+        "16",
+        "--votes",
+        "300",
+        out=tmp_path / "run",
+    )
+    assert run.exit_code == 1, run.describe()
+    assert run.check("bounds")["status"] == "FAIL"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            "regex = 'visitor number <b>(\\d+)</b>'",
+            "regex = 'visitor nmuber <b>(\\d+)</b>'",
+            "counters[0].read (GET /) got HTTP 200: cannot read counter 'visits'",
+        ),
+        (
+            'read = { method = "GET", path = "/"',
+            'read = { method = "GET", path = "/vists"',
+            "counters[0].read (GET /vists) got HTTP 404",
+        ),
+        (
+            'increment = { method = "GET", path = "/" }',
+            'increment = { method = "POST", path = "/" }',
+            "counters[0].increment (POST /) got HTTP 405",
+        ),
+    ],
+    ids=["read-regex", "read-path", "increment-method"],
+)
+def test_a_typo_stops_the_run_before_the_load_with_the_reason(
+    tmp_path: Path, old: str, new: str, says: str
+) -> None:
+    path = visits_file(tmp_path, "locked", **{old: new})
+    try:
+        run = racecheck("run", "--target", str(path), "--votes", "300", out=tmp_path / "run")
+    finally:
+        path.unlink()
+    assert run.exit_code == 2, run.describe()
+    assert run.seconds < 15  # bounded generously on a loaded machine; typically ~1-2 s
+    assert says in run.stdout + run.stderr
+    assert run.result()["verdict"] == "ERROR"
+    assert not [op for op in run.history() if op["process"] != "harness"], "no load was sent"
