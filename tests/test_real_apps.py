@@ -138,3 +138,29 @@ def test_a_typo_stops_the_run_before_the_load_with_the_reason(
     assert says in run.stdout + run.stderr
     assert run.result()["verdict"] == "ERROR"
     assert not [op for op in run.history() if op["process"] != "harness"], "no load was sent"
+
+
+@pytest.mark.slow
+def test_why_ops_were_info_is_on_the_console_in_result_json_and_in_the_report(
+    tmp_path: Path,
+) -> None:
+    run = racecheck(
+        "run",
+        "--target",
+        str(TARGETS / "flaky.toml"),
+        "--clients",
+        "8",
+        "--votes",
+        "100",
+        out=tmp_path / "run",
+    )
+    assert run.exit_code == 3, run.describe()  # 500s are unknown outcomes, never lost votes
+    outcomes = run.result()["outcomes"]
+    group = outcomes["groups"][0]
+    assert (group["type"], group["f"], group["status"], group["count"]) == ("info", "vote", 500, 20)
+    assert group["reason"] == "500 Internal Server Error"
+    assert outcomes["target_traceback"].endswith("RuntimeError: database is locked")
+    assert "20 info vote: HTTP 500, 500 Internal Server Error" in run.stdout
+    assert "RuntimeError: database is locked" in run.stdout
+    page = (run.run_dir / "index.html").read_text()  # type: ignore[operator]
+    assert "RuntimeError: database is locked" in page

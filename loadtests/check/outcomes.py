@@ -16,6 +16,7 @@ from loadtests.history import Op
 
 MAX_GROUPS = 10
 MAX_TRACEBACK_LINES = 25
+CONSOLE_TRACEBACK_LINES = 4
 TRACEBACK = "Traceback (most recent call last):"
 
 
@@ -24,9 +25,16 @@ def _reason(value: Any) -> tuple[int | None, str, str]:
     if not isinstance(value, Mapping):
         return None, "no details recorded", ""
     status = value.get("status")
-    error = str(value.get("error") or "no details recorded")
-    # Numbers vary per op (ports, ids, counts): groups are by the words around them.
+    error = _readable(str(value.get("error") or "no details recorded"))
     return (status if type(status) is int else None), error[:160], str(value.get("body") or "")
+
+
+def _readable(text: str) -> str:
+    """An error page's title (or text without tags), on one line."""
+    if text.lstrip().startswith("<"):
+        title = re.search(r"<title>(.*?)</title>", text, re.S | re.I)
+        text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
+    return " ".join(text.split())
 
 
 def breakdown(ops: Iterable[Op], limit: int = MAX_GROUPS) -> list[dict[str, Any]]:
@@ -36,6 +44,7 @@ def breakdown(ops: Iterable[Op], limit: int = MAX_GROUPS) -> list[dict[str, Any]
         if op.type not in ("fail", "info"):
             continue
         status, reason, body = _reason(op.value)
+        # Numbers vary per op (ids, counts): groups are by the words around them.
         key = (op.type, op.f, status, re.sub(r"\d+", "N", reason))
         group = groups.get(key)
         if group is None:
@@ -99,5 +108,7 @@ def lines(outcomes: Mapping[str, Any] | None) -> list[str]:
         out.append(f"final read: {outcomes['final_read_error']}")
     traceback = outcomes.get("target_traceback")
     if traceback:
-        out.append("first traceback in the target's log:\n" + traceback)
+        # The app's own frames and the exception are last; result.json keeps the rest.
+        tail = str(traceback).splitlines()[-CONSOLE_TRACEBACK_LINES:]
+        out.append("first traceback in the target's log (its end):\n" + "\n".join(tail))
     return out
