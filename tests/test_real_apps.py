@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support.cli import racecheck
+from support.cli import CliResult, racecheck
 
 from loadtests.errors import LaunchError
 from loadtests.target.launcher import TargetSpec, start_target
@@ -164,3 +164,37 @@ def test_why_ops_were_info_is_on_the_console_in_result_json_and_in_the_report(
     assert "RuntimeError: database is locked" in run.stdout
     page = (run.run_dir / "index.html").read_text()  # type: ignore[operator]
     assert "RuntimeError: database is locked" in page
+
+
+def run_file(tmp_path: Path, name: str, votes: str = "200") -> CliResult:
+    return racecheck(
+        "run",
+        "--target",
+        str(TARGETS / f"{name}.toml"),
+        "--clients",
+        "8",
+        "--votes",
+        votes,
+        out=tmp_path / "run",
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "code"), [("members_locked", 0), ("members_racy", 1)])
+def test_an_app_behind_a_form_login_with_a_csrf_token(tmp_path: Path, name: str, code: int) -> None:
+    run = run_file(tmp_path, name)
+    assert run.exit_code == code, run.describe()
+    result = run.result()
+    assert result["counts"]["likes"]["fail"] == 0  # every like got past the login
+    # Each of the 8 clients logged in its own session: GET the form, POST it.
+    logins = [op for op in run.history() if op["f"] == "login" and op["type"] == "ok"]
+    assert len({op["process"] for op in logins if op["process"] != "harness"}) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "code"), [("cart_server", 0), ("cart_cookie", 1)])
+def test_a_cookie_session_cart_shared_by_every_client(tmp_path: Path, name: str, code: int) -> None:
+    run = run_file(tmp_path, name)
+    assert run.exit_code == code, run.describe()
+    if code == 1:  # one user's tabs overwrote each other's cookie: items lost, proven
+        assert run.check("bounds")["status"] == "FAIL" and run.result()["lost"] > 0

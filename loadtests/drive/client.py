@@ -26,6 +26,7 @@ import requests
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
 from loadtests.history import History, Op, OpType, Process
+from loadtests.target.variables import fill
 from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Workload
 
 
@@ -127,7 +128,9 @@ class SessionTransport:
         """
         session = self.session
         if session.cookies or session.auth is not None:
-            headers = {OP_HEADER: request.op_id} if request.op_id else None
+            headers = dict(request.headers or {})
+            if request.op_id:
+                headers[OP_HEADER] = request.op_id
             return session.prepare_request(
                 requests.Request(
                     request.method, url, headers=headers, json=request.json, data=request.form
@@ -141,6 +144,8 @@ class SessionTransport:
                 self._templates[key] = template
         prepared = template.copy()
         prepared.prepare_body(request.form, None, request.json)
+        if request.headers:
+            prepared.headers.update(request.headers)
         if request.op_id:
             prepared.headers[OP_HEADER] = request.op_id
         return prepared
@@ -214,6 +219,12 @@ class Client:
         self.workload = workload
         self.history = history
         self.process = process
+        # Values extracted from earlier replies (a CSRF token), filled into requests.
+        self.variables: dict[str, str] = dict(workload.variables)
+
+    def _render(self, request: RequestSpec, op_id: str = "") -> RequestSpec:
+        rendered = request.render(op_id)
+        return fill(rendered, self.variables) if self.variables else rendered
 
     def _refusal(self, reply: Reply) -> tuple[OpType, dict[str, Any]] | None:
         """Classify everything that is not a 2xx; None means "look at the 2xx body"."""
@@ -231,7 +242,7 @@ class Client:
         """Increment counter ``choice`` once; returns the completion op."""
         counter = self.workload.counter(choice)
         invocation = self.history.invoke(self.process, "vote", {"choice": choice}, vote_id)
-        reply = self.transport.send(counter.increment.render(vote_id), self.base_url)
+        reply = self.transport.send(self._render(counter.increment, vote_id), self.base_url)
         op_type, value = self.classify_vote(counter, reply)
         value["choice"] = choice
         return self.history.complete(invocation, op_type, value)
@@ -276,7 +287,7 @@ class Client:
     def step(self, step: Step) -> Op:
         """Perform a setup or teardown step (start, stop, ...)."""
         invocation = self.history.invoke(self.process, step.f, None)
-        reply = self.transport.send(step.request.render(), self.base_url)
+        reply = self.transport.send(self._render(step.request), self.base_url)
         refusal = self._refusal(reply)
         if refusal is not None:
             return self.history.complete(invocation, *refusal)
@@ -284,6 +295,13 @@ class Client:
             value = {"status": reply.status, "error": "reply is not an acknowledgement"}
             return self.history.complete(invocation, "fail", value)
         parsed = _parse_json(reply.text)
+        for name, extractor in (step.extract or {}).items():
+            try:
+                self.variables[name] = str(extractor.extract(reply.text, parsed))
+            except (ValueError, TypeError, IndexError) as exc:
+                error = f"cannot extract {name!r}: {exc}"
+                value = {"status": reply.status, "error": error, "body": _excerpt(reply.text)}
+                return self.history.complete(invocation, "info", value)
         value = dict(parsed) if isinstance(parsed, Mapping) else {"status": reply.status}
         value["resolution_id"] = _optional_int(step.resolution, reply.text, parsed)
         return self.history.complete(invocation, "ok", value)
@@ -298,7 +316,7 @@ class Client:
         for counter in self.workload.counters:
             key = (counter.read.method, counter.read.path)
             if key not in replies:
-                replies[key] = self.transport.send(counter.read.render(), self.base_url)
+                replies[key] = self.transport.send(self._render(counter.read), self.base_url)
             reply = replies[key]
             refusal = self._refusal(reply)
             if refusal is not None:

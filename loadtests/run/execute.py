@@ -95,7 +95,8 @@ class _Load:
         )
         try:
             # The load (only) goes through the fault proxy when there is one.
-            driver.run(nemeses.load_url(round_.url), self.plan.workload, self.history)
+            workload = round_.for_load(self.plan.workload)  # setup's variables, shared jar
+            driver.run(nemeses.load_url(round_.url), workload, self.history)
         except KeyboardInterrupt:
             self.interrupted = f"{INTERRUPTED} before the load finished"
         finally:

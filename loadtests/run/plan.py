@@ -45,6 +45,12 @@ def plan(settings: RunSettings) -> Plan:
 
 def _resolve(settings: RunSettings) -> Plan:
     the_plan = _resolve_target(settings)
+    browser_like = the_plan.workload.login or the_plan.workload.session != "per-client"
+    if settings.driver == "locust" and browser_like:
+        raise UsageError(
+            '[[login]] and session = "shared" run with the requests driver only for now;'
+            " drop --driver locust"
+        )
     if settings.read_every is None:
         return the_plan
     if settings.read_every and the_plan.workload.read_increments:

@@ -21,7 +21,7 @@ from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.outcomes import summary
 from loadtests.check.verdict import CheckResult, Verdict
-from loadtests.drive.client import Client, SessionTransport, Timeout
+from loadtests.drive.client import Client, SessionTransport, Timeout, new_session
 from loadtests.history import History, Op, merge
 from loadtests.report.notes import run_notes
 from loadtests.run.preflight import PREFLIGHT_FILE, preflight, read_log
@@ -82,18 +82,34 @@ class Round:
         self.setup_exit: int | None = None
         self.baseline: Op | None = None
         self.final_read_error: str | None = None
+        # One session for all the harness's requests, as a browser keeps its cookies: a
+        # login at the start still holds for the final read. Variables likewise.
+        self.session = new_session()
+        self.variables: dict[str, str] = {}
 
     def client(self, read_timeout: float | None = None, history: History | None = None) -> Client:
         """A client for the harness's own requests, recorded in its history."""
-        transport = SessionTransport(timeout=harness_timeout(self.load_timeout, read_timeout))
+        timeout = harness_timeout(self.load_timeout, read_timeout)
+        transport = SessionTransport(self.session, timeout)
         record = self.harness if history is None else history
-        return Client(transport, self.url, self.workload, record, "harness")
+        client = Client(transport, self.url, self.workload, record, "harness")
+        client.variables = self.variables  # the same dict: what one step extracts, all see
+        return client
+
+    def for_load(self, workload: Workload) -> Workload:
+        """The workload the load runs: with setup's variables, and the shared cookie jar."""
+        return replace(workload, variables=dict(self.variables), cookie_jar=self.session.cookies)
 
     def open(self) -> str | None:
         """Preflight, the setup steps (start a resolution), the baseline; the error, if any."""
+        client = self.client()
+        for step in self.workload.login:
+            op = client.step(step)
+            if op.type != "ok":
+                self.setup_error = f"login step was not acknowledged by {self.url}: {op.value}"
+                return self.setup_error
         if self.workload.preflight and self._preflight():
             return self.setup_error
-        client = self.client()
         for step in self.workload.setup:
             op = client.step(step)
             if op.type != "ok":

@@ -23,6 +23,7 @@ from typing import Any
 from loadtests import defaults
 from loadtests.defaults import MULTIPROCESS_SERVERS, SERVERS, ServerName
 from loadtests.errors import TargetFileError, UsageError
+from loadtests.target import variables
 from loadtests.target.preempt import Preempt
 from loadtests.target.workload import Counter, Extractor, Matcher, RequestSpec, Step, Workload
 
@@ -96,7 +97,33 @@ def _request(reader: _Reader) -> RequestSpec:
         reader.fail("form", "give form or json, not both")
     if form is not None:
         form = {str(k): str(v) for k, v in form.items()}
-    return RequestSpec(method, path, json=json, form=form)
+    return RequestSpec(method, path, json=json, form=form, headers=_headers(reader))
+
+
+def _headers(reader: _Reader) -> dict[str, str] | None:
+    headers = reader.get("headers", dict)
+    if headers is None:
+        return None
+    for key, value in headers.items():
+        if not isinstance(value, str):
+            reader.fail(f"headers.{key}", f"expected a string, got {value!r}")
+    return dict(headers)
+
+
+def _extracts(reader: _Reader) -> dict[str, Extractor] | None:
+    table = reader.get("extract", dict)
+    if table is None:
+        return None
+    out = {}
+    for name in table:
+        if not variables.NAME.fullmatch(name) or name in variables.RESERVED:
+            reader.fail(f"extract.{name}", "a variable name: letters, digits and _, not op_id")
+        sub = reader.sub("extract", set(table))
+        assert sub is not None
+        out[name] = _extractor(
+            _Reader(reader.path, f"{sub.where}.{name}", table[name], {"json", "regex"})
+        )
+    return out
 
 
 def _read_request(reader: _Reader) -> RequestSpec:
@@ -106,7 +133,7 @@ def _read_request(reader: _Reader) -> RequestSpec:
     path = reader.need("path", str)
     if not path.startswith("/"):
         reader.fail("path", f"must start with '/', got {path!r}")
-    return RequestSpec(method, path)
+    return RequestSpec(method, path, headers=_headers(reader))
 
 
 def _extractor(reader: _Reader) -> Extractor:
@@ -137,8 +164,14 @@ def _matcher(reader: _Reader | None) -> Matcher:
 
 
 def _step(path: Path, where: str, raw: Any, f: str) -> Step:
-    reader = _Reader(path, where, raw, {"method", "path", "form", "json", "ok"})
-    return Step(f, _request(reader), _matcher(reader.sub("ok", {"status", "contains"})))
+    keys = {"method", "path", "form", "json", "ok", "headers", "extract"}
+    reader = _Reader(path, where, raw, keys)
+    return Step(
+        f,
+        _request(reader),
+        _matcher(reader.sub("ok", {"status", "contains"})),
+        extract=_extracts(reader),
+    )
 
 
 def _counter(path: Path, where: str, raw: Any) -> Counter:
@@ -147,10 +180,10 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
     name = reader.need("name", str)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         reader.fail("name", "use 1-64 letters, digits, '_', '.' or '-'")
-    increment = reader.sub("increment", {"method", "path", "form", "json"})
+    increment = reader.sub("increment", {"method", "path", "form", "json", "headers"})
     if increment is None:
         reader.fail("increment", 'is required: { method = "POST", path = "/like" }')
-    read = reader.sub("read", {"method", "path", "json", "regex", "increments"})
+    read = reader.sub("read", {"method", "path", "json", "regex", "increments", "headers"})
     if read is None:
         reader.fail("read", 'is required: { method = "GET", path = "/likes", json = "a" }')
     assert increment is not None and read is not None
@@ -194,7 +227,7 @@ def load(path: Path) -> TargetFile:
         raise TargetFileError(f"{path}: not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
-    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown"})
+    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown", "login"})
     target = _Reader(
         path,
         "target",
@@ -212,6 +245,7 @@ def load(path: Path) -> TargetFile:
             "name",
             "read_every",
             "preflight",
+            "session",
         }
         | PREEMPT_KEYS,
     )
@@ -264,6 +298,13 @@ def load(path: Path) -> TargetFile:
         _step(path, f"teardown[{i}]", s, "teardown")
         for i, s in enumerate(top.get("teardown", list, []))
     )
+    login = tuple(
+        _step(path, f"login[{i}]", s, "login") for i, s in enumerate(top.get("login", list, []))
+    )
+    session = target.get("session", str, "per-client")
+    if session not in SESSIONS:
+        target.fail("session", f'expected "per-client" or "shared", got {session!r}')
+    _check_placeholders(top, setup, login, counters, teardown)
     env = target.get("env", dict)
     for key, value in (env or {}).items():
         # Environment variables are strings; a table or an array there is a mistake.
@@ -284,6 +325,8 @@ def load(path: Path) -> TargetFile:
         health_path=health,
         read_every=read_every,
         preflight=target.get("preflight", bool, True),
+        login=login,
+        session=session,
     )
     preempt = _preempt(target)
     if preempt is not None and url is not None:
@@ -303,6 +346,36 @@ def load(path: Path) -> TargetFile:
 
 
 PREEMPT_KEYS = {"preempt", "preempt_rate", "preempt_seed", "preempt_modules"}
+SESSIONS = ("per-client", "shared")
+
+
+def _check_placeholders(
+    top: _Reader,
+    setup: tuple[Step, ...],
+    login: tuple[Step, ...],
+    counters: tuple[Counter, ...],
+    teardown: tuple[Step, ...],
+) -> None:
+    """Every ``{name}`` in a request is op_id or a variable some step extracts."""
+    known = set(variables.RESERVED)
+    for step in (*login, *setup):
+        known |= set(step.extract or {})
+    requests = [
+        *((f"login[{i}]", s.request) for i, s in enumerate(login)),
+        *((f"setup[{i}]", s.request) for i, s in enumerate(setup)),
+        *((f"counters[{i}].increment", c.increment) for i, c in enumerate(counters)),
+        *((f"counters[{i}].read", c.read) for i, c in enumerate(counters)),
+        *((f"teardown[{i}]", s.request) for i, s in enumerate(teardown)),
+    ]
+    for where, request in requests:
+        unknown = sorted(variables.placeholders(request) - known)
+        if unknown:
+            top.fail(
+                where,
+                f"uses {{{unknown[0]}}}, which no step extracts; add"
+                f" extract = {{ {unknown[0]} = {{ regex = '...(...)...' }} }} to a [[login]]"
+                " or [[setup]] step before it",
+            )
 
 
 def _preempt(target: _Reader) -> Preempt | None:

@@ -41,6 +41,8 @@ class RequestSpec:
     # The op this request performs, sent as the X-Racecheck-Op header so that the target's
     # --preempt tracer can say which request ran which lines ("": none).
     op_id: str = ""
+    # Extra request headers (a bearer token, "X-CSRFToken": "{csrf}").
+    headers: Mapping[str, str] | None = None
 
     def render(self, op_id: str = "") -> RequestSpec:
         """This request with ``{op_id}`` filled in and the op tagged, ready to send."""
@@ -52,6 +54,7 @@ class RequestSpec:
             _fill(self.json, op_id),
             _fill(self.form, op_id) if self.form is not None else None,
             op_id,
+            _fill(self.headers, op_id) if self.headers is not None else None,
         )
 
 
@@ -115,6 +118,8 @@ class Step:
     request: RequestSpec
     ok: Matcher = field(default_factory=Matcher)
     resolution: Extractor | None = None
+    # Values this step's reply carries for later requests: name -> where (variables.py).
+    extract: Mapping[str, Extractor] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,15 @@ class Workload:
     read_every: int = defaults.READ_EVERY
     # One pass of setup, increments and a read before the load (run/preflight.py).
     preflight: bool = False
+    # Steps each load client sends in its own session before its load (a form login).
+    login: tuple[Step, ...] = ()
+    # "per-client": every client its own cookie jar; "shared": one jar for all of them
+    # (one user, many tabs), then [[login]] runs once, in the harness's session.
+    session: str = "per-client"
+    # Filled in by the round after setup, for the load: the variables setup extracted,
+    # and the shared cookie jar (session = "shared"). Not part of the description.
+    variables: Mapping[str, str] = field(default_factory=dict, compare=False)
+    cookie_jar: Any = field(default=None, compare=False, repr=False)
 
     def counter(self, name: str) -> Counter:
         """The counter called ``name``."""
