@@ -6,6 +6,9 @@ tests/apps/ (a tutorial's module-level app.run()).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -198,3 +201,56 @@ def test_a_cookie_session_cart_shared_by_every_client(tmp_path: Path, name: str,
     assert run.exit_code == code, run.describe()
     if code == 1:  # one user's tabs overwrote each other's cookie: items lost, proven
         assert run.check("bounds")["status"] == "FAIL" and run.result()["lost"] > 0
+
+
+def own_venv(folder: Path) -> Path:
+    """A venv with a package racecheck's venv lacks (tinydep), made without the network."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")],
+        check=True,
+        timeout=120,
+    )
+    (site,) = (folder / "venv" / "lib").glob("python*/site-packages")
+    (site / "tinydep.py").write_text('NAME = "tinydep"\n')
+    return folder / "venv" / "bin" / "python"
+
+
+@pytest.mark.slow
+def test_an_app_with_its_own_venv_cwd_and_reset_runs_from_its_target_file(
+    tmp_path: Path,
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(TARGETS / "ownvenv", app)
+    own_venv(app)
+    with pytest.raises(ImportError):
+        __import__("tinydep")  # not in racecheck's own venv
+    run = racecheck(
+        "run",
+        "--target",
+        str(app / "depapp.toml"),
+        "--clients",
+        "8",
+        "--votes",
+        "100",
+        out=tmp_path / "run",
+    )
+    assert run.exit_code == 0, run.describe()
+    final = run.result()["final"]
+    assert final["baseline"] == {"likes": 6}  # the reset's 5, plus preflight's one like
+    assert final["counts"] == {"likes": 106}
+    assert (app / "data" / "likes.txt").read_text() == "106"  # relative to cwd = "data"
+
+
+def test_a_failing_reset_command_stops_the_run_with_its_output(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(TARGETS / "ownvenv", app)
+    toml = app / "depapp.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace("echo 5 > data/likes.txt", "cat no-such-seed.txt")
+        .replace('python = "venv/bin/python"\ncwd = "data"\n', "")
+    )
+    run = racecheck("run", "--target", str(toml), "--votes", "10", out=tmp_path / "run")
+    assert run.exit_code == 2, run.describe()
+    assert "reset command 'cat no-such-seed.txt' exited with status 1" in run.stderr
+    assert "No such file or directory" in run.stderr

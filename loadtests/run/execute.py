@@ -132,6 +132,10 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
         planned.preempt if planned else None, planned.app if planned else None
     )
     round_: Round | None = None
+    if the_plan.reset_commands and the_plan.folder is not None:
+        from loadtests.run.reset import run_commands
+
+        run_commands(the_plan.reset_commands, the_plan.folder)  # before the app starts
     try:
         with contextlib.ExitStack() as stack:
             target: RunningTarget | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from loadtests.defaults import REFERENCE_APP
 from loadtests.errors import UsageError
@@ -22,6 +23,9 @@ class Plan:
     spec: TargetSpec | None
     url: str | None
     workers: int | None
+    # [[reset]] commands and the folder they run in (the target file's).
+    reset_commands: tuple[str, ...] = ()
+    folder: Path | None = None
 
 
 def _target_env(settings: RunSettings) -> dict[str, str]:
@@ -69,8 +73,10 @@ def _resolve_target(settings: RunSettings) -> Plan:
     workers = settings.workers or 1
     if settings.target_file is not None:
         tf = targetfile.load(settings.target_file)
+        folder = tf.path.resolve().parent
         if tf.url is not None:
-            return Plan(tf.workload, None, check_url(tf.url, settings.allow_remote), None)
+            url = check_url(tf.url, settings.allow_remote)
+            return Plan(tf.workload, None, url, None, tf.reset_commands, folder)
         workers = settings.workers or tf.workers
         spec = TargetSpec(
             server=settings.server or tf.server,  # type: ignore[arg-type]
@@ -82,8 +88,10 @@ def _resolve_target(settings: RunSettings) -> Plan:
             health_path=tf.workload.health_path,
             maximum_requests=tf.maximum_requests,
             preempt=settings.preemption() or tf.preempt,
+            cwd=str(tf.cwd or folder),
+            python=str(tf.python) if tf.python else None,
         )
-        return Plan(tf.workload, spec, None, workers)
+        return Plan(tf.workload, spec, None, workers, tf.reset_commands, folder)
     workload = reference_workload(settings.build)
     if settings.target_url is not None:
         return Plan(workload, None, check_url(settings.target_url, settings.allow_remote), None)

@@ -103,6 +103,11 @@ class Round:
     def open(self) -> str | None:
         """Preflight, the setup steps (start a resolution), the baseline; the error, if any."""
         client = self.client()
+        for step in self.workload.reset:  # [[reset]] requests: a known state first
+            op = client.step(step)
+            if op.type != "ok":
+                self.setup_error = f"reset step was not acknowledged by {self.url}: {op.value}"
+                return self.setup_error
         for step in self.workload.login:
             op = client.step(step)
             if op.type != "ok":

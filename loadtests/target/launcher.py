@@ -29,6 +29,7 @@ from loadtests import defaults
 from loadtests.defaults import BUILDS, MULTIPROCESS_SERVERS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
 from loadtests.target import preempt as preempting
+from loadtests.target.boot import FALLBACK_ENV
 from loadtests.target.preempt import Preempt
 from loadtests.target.processes import ManagedProcess, group_members, start_process
 from loadtests.target.readiness import NO_SUCH_ROUTE, ReadyPipe, health_refused
@@ -71,6 +72,10 @@ class TargetSpec:
     # each target process writes which app lines each request ran (None: not recorded).
     preempt: Preempt | None = None
     trace_dir: str | None = None
+    # The app's working directory (None: racecheck's), and its own interpreter (None:
+    # racecheck's), for an app with its own venv (see target/boot.py).
+    cwd: str | None = None
+    python: str | None = None
 
     def __post_init__(self) -> None:
         # Frozen means frozen: copy what a caller could mutate behind our back.
@@ -288,7 +293,7 @@ class RunningTarget:
             argv = apache.command(self.spec, self.port, *self._apache)
             return start_process(argv, env=env, log_path=self.log_path), offset
         fd = self._listener.fileno()
-        argv = [sys.executable, "-m", "loadtests.target.serve", "--app", self.spec.app]
+        argv = [*_interpreter(self.spec), "--app", self.spec.app]
         argv += ["--server", self.spec.server, "--fd", str(fd), "--host", self.spec.host]
         argv += ["--port", str(self.port), "--threads", str(self.spec.threads)]
         argv += ["--workers", str(self.spec.workers), "--parent-pid", str(os.getpid())]
@@ -298,7 +303,11 @@ class RunningTarget:
         argv += ["--ready-fd", str(ready.child_fd)]
         try:
             process = start_process(
-                argv, env=env, log_path=self.log_path, pass_fds=(fd, ready.child_fd)
+                argv,
+                env=env,
+                cwd=Path(self.spec.cwd) if self.spec.cwd else None,
+                log_path=self.log_path,
+                pass_fds=(fd, ready.child_fd),
             )
         finally:
             ready.parent_side()
@@ -409,7 +418,18 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
     # The repo root too, so target_app and loadtests import even when not installed.
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([*spec.pythonpath, str(_REPO_ROOT), *inherited])
+    if spec.python is not None:
+        # The app's venv first; racecheck's packages only for what it lacks (target/boot.py).
+        env[FALLBACK_ENV] = os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))
+        env.pop("VIRTUAL_ENV", None)
     return env
+
+
+def _interpreter(spec: TargetSpec) -> list[str]:
+    """How the server process starts: racecheck's python, or the app's own (via boot)."""
+    if spec.python is None:
+        return [sys.executable, "-m", "loadtests.target.serve"]
+    return [spec.python, "-m", "loadtests.target.boot"]
 
 
 def _connect_host(host: str) -> str:

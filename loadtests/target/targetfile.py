@@ -13,6 +13,7 @@ Every error names the key and what it expects.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -44,6 +45,11 @@ class TargetFile:
     env: Mapping[str, str] | None = None
     maximum_requests: int = defaults.MAXIMUM_REQUESTS
     preempt: Preempt | None = None
+    # [[reset]] commands, run in the file's folder before the app starts (run/reset.py).
+    reset_commands: tuple[str, ...] = ()
+    # The app's working directory (default: the file's folder) and its own interpreter.
+    cwd: Path | None = None
+    python: Path | None = None
 
 
 class _Reader:
@@ -227,7 +233,7 @@ def load(path: Path) -> TargetFile:
         raise TargetFileError(f"{path}: not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
-    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown", "login"})
+    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown", "login", "reset"})
     target = _Reader(
         path,
         "target",
@@ -246,6 +252,8 @@ def load(path: Path) -> TargetFile:
             "read_every",
             "preflight",
             "session",
+            "cwd",
+            "python",
         }
         | PREEMPT_KEYS,
     )
@@ -305,6 +313,7 @@ def load(path: Path) -> TargetFile:
     if session not in SESSIONS:
         target.fail("session", f'expected "per-client" or "shared", got {session!r}')
     _check_placeholders(top, setup, login, counters, teardown)
+    reset_steps, reset_commands = _reset(path, top.get("reset", list, []))
     env = target.get("env", dict)
     for key, value in (env or {}).items():
         # Environment variables are strings; a table or an array there is a mistake.
@@ -327,6 +336,7 @@ def load(path: Path) -> TargetFile:
         preflight=target.get("preflight", bool, True),
         login=login,
         session=session,
+        reset=reset_steps,
     )
     preempt = _preempt(target)
     if preempt is not None and url is not None:
@@ -342,7 +352,53 @@ def load(path: Path) -> TargetFile:
         env={str(k): str(v) for k, v in env.items()} if env else None,
         maximum_requests=maximum_requests,
         preempt=preempt,
+        reset_commands=reset_commands,
+        cwd=_folder(target, "cwd", path),
+        python=_python(target, path),
     )
+
+
+def _reset(path: Path, raw: list[Any]) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """[[reset]] entries: each a command = "..." or a request, kept in their two kinds."""
+    steps, commands = [], []
+    for i, entry in enumerate(raw):
+        where = f"reset[{i}]"
+        if isinstance(entry, dict) and "command" in entry:
+            reader = _Reader(path, where, entry, {"command"})
+            command = reader.need("command", str)
+            if not command.strip():
+                reader.fail("command", "is empty; give a shell command, e.g. 'rm -f app.db'")
+            commands.append(command)
+        else:
+            steps.append(_step(path, where, entry, "reset"))
+    return tuple(steps), tuple(commands)
+
+
+def _folder(target: _Reader, key: str, path: Path) -> Path | None:
+    value = target.get(key, str)
+    if value is None:
+        return None
+    folder: Path = (path.resolve().parent / value).resolve()
+    if not folder.is_dir():
+        target.fail(key, f"{folder} is not a folder (relative paths start at the file's folder)")
+    return folder
+
+
+def _python(target: _Reader, path: Path) -> Path | None:
+    value = target.get("python", str)
+    if value is None:
+        return None
+    if target.get("url", str) is not None:
+        target.fail("python", "runs an app racecheck starts; drop url or python")
+    # Not resolved: a venv's python is a symlink, and following it would leave the venv.
+    python = Path(os.path.normpath(path.resolve().parent / value))
+    if not (python.is_file() and os.access(python, os.X_OK)):
+        target.fail(
+            "python",
+            f"{python} is not an executable file; name the app's interpreter, e.g."
+            ' python = ".venv/bin/python" (relative to the file\'s folder)',
+        )
+    return python
 
 
 PREEMPT_KEYS = {"preempt", "preempt_rate", "preempt_seed", "preempt_modules"}

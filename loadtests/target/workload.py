@@ -169,6 +169,8 @@ class Workload:
     session: str = "per-client"
     # Filled in by the round after setup, for the load: the variables setup extracted,
     # and the shared cookie jar (session = "shared"). Not part of the description.
+    # [[reset]] requests, sent first by the round (commands run before the app starts).
+    reset: tuple[Step, ...] = ()
     variables: Mapping[str, str] = field(default_factory=dict, compare=False)
     cookie_jar: Any = field(default=None, compare=False, repr=False)
 
