@@ -254,3 +254,16 @@ def test_a_failing_reset_command_stops_the_run_with_its_output(tmp_path: Path) -
     assert run.exit_code == 2, run.describe()
     assert "reset command 'cat no-such-seed.txt' exited with status 1" in run.stderr
     assert "No such file or directory" in run.stderr
+
+
+def test_app_on_an_app_without_the_reference_api_says_to_write_a_target_file(
+    tmp_path: Path,
+) -> None:
+    run = racecheck(
+        "run", "--app", "tiny_app:create_app", "--votes", "50", out=tmp_path / "run", cwd=APPS
+    )
+    assert run.exit_code == 2, run.describe()
+    assert run.seconds < 15  # no 30 s wait for a /health it does not have
+    out = " ".join((run.stdout + run.stderr).split())
+    assert "POST /api/resolutions) got HTTP 404" in out
+    assert "for any other app, describe its counters in a target file" in out

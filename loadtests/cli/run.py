@@ -75,7 +75,12 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     help="Seconds of load (instead of --votes).",
 )
 @click.option("--target-url", default=None, help="A target that is already running.")
-@click.option("--app", default=None, help="module:attr of a Flask app or factory to host.")
+@click.option(
+    "--app",
+    default=None,
+    help="module:attr of an app that speaks the reference voting API to host; for any "
+    "other app use --target FILE.",
+)
 @click.option(
     "--target",
     "target_file",

@@ -139,7 +139,8 @@ class Round:
         write_history(self.run_dir, history, name=PREFLIGHT_FILE)
         if problem is None:
             return False
-        self.setup_error, self.setup_exit = problem.message, problem.exit_code
+        hint = f"\n{self.workload.preflight_hint}" if self.workload.preflight_hint else ""
+        self.setup_error, self.setup_exit = problem.message + hint, problem.exit_code
         return True
 
     def peek(self) -> dict[str, int] | None:

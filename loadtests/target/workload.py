@@ -162,6 +162,8 @@ class Workload:
     read_every: int = defaults.READ_EVERY
     # One pass of setup, increments and a read before the load (run/preflight.py).
     preflight: bool = False
+    # Said after a preflight problem (e.g. what --app drives).
+    preflight_hint: str = ""
     # Steps each load client sends in its own session before its load (a form login).
     login: tuple[Step, ...] = ()
     # "per-client": every client its own cookie jar; "shared": one jar for all of them
