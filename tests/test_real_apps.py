@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -267,3 +268,11 @@ def test_app_on_an_app_without_the_reference_api_says_to_write_a_target_file(
     out = " ".join((run.stdout + run.stderr).split())
     assert "POST /api/resolutions) got HTTP 404" in out
     assert "for any other app, describe its counters in a target file" in out
+
+
+@pytest.mark.slow
+def test_the_pytest_plugin_takes_a_target_file(racecheck_target: Any, racecheck_run: Any) -> None:
+    target = racecheck_target(target_file=TARGETS / "visits_locked.toml")
+    assert "visitor number <b>42</b>" in requests.get(f"{target.url}/", timeout=10).text
+    outcome = racecheck_run(target_file=TARGETS / "visits_racy.toml", clients=8, votes=200)
+    assert outcome.verdict.status == "FAIL"
