@@ -276,3 +276,27 @@ def test_the_pytest_plugin_takes_a_target_file(racecheck_target: Any, racecheck_
     assert "visitor number <b>42</b>" in requests.get(f"{target.url}/", timeout=10).text
     outcome = racecheck_run(target_file=TARGETS / "visits_racy.toml", clients=8, votes=200)
     assert outcome.verdict.status == "FAIL"
+
+
+@pytest.mark.slow
+def test_compare_takes_target_files_and_resets_before_each_cell(tmp_path: Path) -> None:
+    for name in ("visits.py", "visits_locked.toml", "visits_racy.toml"):
+        shutil.copy(TARGETS / name, tmp_path / name)
+    for name in ("visits_locked.toml", "visits_racy.toml"):
+        with (tmp_path / name).open("a") as toml:
+            toml.write('\n[[reset]]\ncommand = "echo reset >> resets.log"\n')
+    run = racecheck(
+        "compare",
+        "--target",
+        str(tmp_path / "visits_locked.toml"),
+        "--target",
+        f"{tmp_path / 'visits_racy.toml'}=violation",
+        "--clients",
+        "8",
+        "--votes",
+        "200",
+        out=tmp_path / "compare",
+    )
+    assert run.exit_code == 0, run.describe()
+    assert "All 2 cells got their expected verdict" in run.stdout
+    assert (tmp_path / "resets.log").read_text() == "reset\nreset\n"
