@@ -135,8 +135,8 @@ def command(
 
     def body() -> None:
         if target_file is not None:
-            given = _given(("server", "threads", "workers"))
-            spec = _file_spec(
+            given = given_on_command_line(("server", "threads", "workers"))
+            spec = file_spec_for(
                 target_file,
                 server=server if "server" in given else None,
                 threads=threads if "threads" in given else None,
@@ -166,13 +166,13 @@ def command(
     run_command(body)
 
 
-def _given(names: tuple[str, ...]) -> set[str]:
+def given_on_command_line(names: tuple[str, ...]) -> set[str]:
     """Which of these options were given on the command line (not left at their default)."""
     context = click.get_current_context()
     return {n for n in names if context.get_parameter_source(n) == ParameterSource.COMMANDLINE}
 
 
-def _file_spec(path: Path, **options: Any) -> TargetSpec:
+def file_spec_for(path: Path, **options: Any) -> TargetSpec:
     """The spec of a target file's app, after its [[reset]] commands ran."""
     from loadtests.run.plan import file_spec
     from loadtests.run.reset import run_commands
