@@ -27,6 +27,20 @@ TARGETS = Path(__file__).parent / "targets"
 APPS = Path(__file__).parent / "apps"
 
 
+def run_file(tmp_path: Path, name: str, votes: str = "200") -> CliResult:
+    """``racecheck run --target tests/targets/NAME.toml``, 8 clients."""
+    return racecheck(
+        "run",
+        "--target",
+        str(TARGETS / f"{name}.toml"),
+        "--clients",
+        "8",
+        "--votes",
+        votes,
+        out=tmp_path / "run",
+    )
+
+
 def visits_file(tmp_path: Path, mode: str, **replace: str) -> Path:
     text = (TARGETS / f"visits_{mode}.toml").read_text()
     for old, new in replace.items():
@@ -70,16 +84,7 @@ def test_a_module_level_app_run_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_counter_whose_only_read_counts_itself_passes_when_correct(tmp_path: Path) -> None:
-    run = racecheck(
-        "run",
-        "--target",
-        str(TARGETS / "visits_locked.toml"),
-        "--clients",
-        "16",
-        "--votes",
-        "300",
-        out=tmp_path / "run",
-    )
+    run = run_file(tmp_path, "visits_locked", votes="300")
     assert run.exit_code == 0, run.describe()
     result = run.result()
     assert result["counts"]["visits"]["final"] == 300 == result["counts"]["visits"]["ok"]
@@ -94,16 +99,7 @@ def test_a_counter_whose_only_read_counts_itself_passes_when_correct(tmp_path: P
 
 @pytest.mark.slow
 def test_a_counter_whose_only_read_counts_itself_fails_when_racy(tmp_path: Path) -> None:
-    run = racecheck(
-        "run",
-        "--target",
-        str(TARGETS / "visits_racy.toml"),
-        "--clients",
-        "16",
-        "--votes",
-        "300",
-        out=tmp_path / "run",
-    )
+    run = run_file(tmp_path, "visits_racy", votes="300")
     assert run.exit_code == 1, run.describe()
     assert run.check("bounds")["status"] == "FAIL"
 
@@ -148,16 +144,7 @@ def test_a_typo_stops_the_run_before_the_load_with_the_reason(
 def test_why_ops_were_info_is_on_the_console_in_result_json_and_in_the_report(
     tmp_path: Path,
 ) -> None:
-    run = racecheck(
-        "run",
-        "--target",
-        str(TARGETS / "flaky.toml"),
-        "--clients",
-        "8",
-        "--votes",
-        "100",
-        out=tmp_path / "run",
-    )
+    run = run_file(tmp_path, "flaky", votes="100")
     assert run.exit_code == 3, run.describe()  # 500s are unknown outcomes, never lost votes
     outcomes = run.result()["outcomes"]
     group = outcomes["groups"][0]
@@ -168,19 +155,6 @@ def test_why_ops_were_info_is_on_the_console_in_result_json_and_in_the_report(
     assert "RuntimeError: database is locked" in run.stdout
     page = (run.run_dir / "index.html").read_text()  # type: ignore[operator]
     assert "RuntimeError: database is locked" in page
-
-
-def run_file(tmp_path: Path, name: str, votes: str = "200") -> CliResult:
-    return racecheck(
-        "run",
-        "--target",
-        str(TARGETS / f"{name}.toml"),
-        "--clients",
-        "8",
-        "--votes",
-        votes,
-        out=tmp_path / "run",
-    )
 
 
 @pytest.mark.slow

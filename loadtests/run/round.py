@@ -193,6 +193,7 @@ class Round:
             if settings.interrupted and verdict.status == "UNKNOWN":
                 # Other checks may be unknown too, but only because the run was cut short.
                 verdict = replace(verdict, reason=verdict.check("interrupted").detail)
+        self.session.close()  # the harness sends nothing more
         outcomes = summary(ops, read_log(self.log_path), self.final_read_error)
         return finish(
             self.run_dir,
