@@ -117,3 +117,62 @@ def test_a_value_the_reply_lacks_makes_the_step_unknown_with_the_body(tmp_path: 
     op = client.step(w.login[0])
     assert op.type == "info" and "cannot extract 'csrf'" in op.value["error"]
     assert op.value["body"] == "<p>no form</p>"
+
+
+def test_reset_commands_and_requests_cwd_and_python(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    tf = load(
+        tmp_path,
+        """
+        [target]
+        app = "likes:create_app"
+        cwd = "data"
+        python = "venv/bin/python"
+
+        [[reset]]
+        command = "cp seed.db data/app.db"
+
+        [[reset]]
+        method = "POST"
+        path = "/admin/reset"
+        ok = { status = 204 }
+
+        [[counters]]
+        name = "a"
+        increment = { path = "/like/a" }
+        read = { path = "/likes", json = "a" }
+        """,
+    )
+    assert tf.reset_commands == ("cp seed.db data/app.db",)
+    (step,) = tf.workload.reset
+    assert (step.f, step.request.path, step.ok) == ("reset", "/admin/reset", Matcher(status=204))
+    assert tf.cwd == tmp_path / "data" and tf.python == python
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('cwd = "nowhere"', "target.cwd"),
+        ('python = "venv/bin/python3.99"', "target.python"),
+    ],
+)
+def test_a_missing_folder_or_interpreter_is_refused(tmp_path: Path, line: str, key: str) -> None:
+    text = f'[target]\napp = "a:b"\n{line}\n[[counters]]\nname = "a"\n'
+    text += 'increment = { path = "/a" }\nread = { path = "/a", json = "a" }\n'
+    with pytest.raises(TargetFileError, match=key.replace(".", r"\.")):
+        load(tmp_path, text)
+
+
+def test_the_locust_driver_refuses_what_only_the_requests_driver_does(tmp_path: Path) -> None:
+    from loadtests.errors import UsageError
+    from loadtests.run.plan import plan
+    from loadtests.run.settings import RunSettings
+
+    path = tmp_path / "t.toml"
+    path.write_text(textwrap.dedent(BROWSER).replace('session = "shared"\n', ""))
+    with pytest.raises(UsageError, match="requests driver only"):
+        plan(RunSettings(target_file=path, driver="locust", votes=10))

@@ -83,11 +83,12 @@ def plan(settings: RunSettings) -> Plan:
 
 def _resolve(settings: RunSettings) -> Plan:
     the_plan = _resolve_target(settings)
-    browser_like = the_plan.workload.login or the_plan.workload.session != "per-client"
-    if settings.driver == "locust" and browser_like:
+    w = the_plan.workload
+    extracts = any(step.extract for step in (*w.login, *w.setup))
+    if settings.driver == "locust" and (w.login or w.session != "per-client" or extracts):
         raise UsageError(
-            '[[login]] and session = "shared" run with the requests driver only for now;'
-            " drop --driver locust"
+            '[[login]], session = "shared" and extract run with the requests driver only'
+            " for now; drop --driver locust"
         )
     if settings.read_every is None:
         return the_plan
