@@ -176,3 +176,12 @@ def test_the_locust_driver_refuses_what_only_the_requests_driver_does(tmp_path: 
     path.write_text(textwrap.dedent(BROWSER).replace('session = "shared"\n', ""))
     with pytest.raises(UsageError, match="requests driver only"):
         plan(RunSettings(target_file=path, driver="locust", votes=10))
+
+
+def test_a_bracketed_json_path_is_refused_with_the_dotted_spelling(tmp_path: Path) -> None:
+    text = '[target]\napp = "a:b"\n[[counters]]\nname = "a"\nincrement = { path = "/a" }\n'
+    text += 'read = { path = "/posts", json = "posts[0].likes" }\n'
+    with pytest.raises(TargetFileError, match=r"counters\[0\]\.read\.json: use a dotted path"):
+        load(tmp_path, text)
+    with pytest.raises(TargetFileError, match="'posts.0.likes'"):
+        load(tmp_path, text)

@@ -4,10 +4,11 @@ Every driver (the thread pool, Locust users, the harness's own setup and final
 reads) goes through :class:`Client`, so every history means the same thing:
 
     ok    2xx that matches the acknowledgement and carries a well-formed body: it took effect
-    fail  a definite refusal (4xx, a 2xx that is not an acknowledgement, a refused
+    fail  a definite refusal (4xx, a 2xx that matches the declared refusal, a refused
           connection): it did not take effect
-    info  no usable answer (timeout, reset, 5xx, malformed body): it may or may not
-          have taken effect, so the checker never counts it as lost or failed
+    info  no usable answer (timeout, reset, 5xx, malformed body, a 2xx that is neither
+          the acknowledgement nor a declared refusal): it may or may not have taken
+          effect, so the checker never counts it as lost or failed
 
 HTTP goes through a :class:`Transport` (one seam, as in httpx), so the Locust
 users can plug in their own session and tests can run offline.

@@ -145,6 +145,10 @@ def _read_request(reader: _Reader) -> RequestSpec:
 def _extractor(reader: _Reader) -> Extractor:
     json_path = reader.get("json", str)
     regex = reader.get("regex", str)
+    if json_path is not None and "[" in json_path:
+        # posts[0].likes is JavaScript's spelling; the dotted path indexes with digits.
+        dotted = re.sub(r"\[(\d+)\]", r".\1", json_path)
+        reader.fail("json", f"use a dotted path, e.g. {dotted!r} (digits index arrays)")
     if (json_path is None) == (regex is None):
         # The table itself is at fault, so name it (not "read.read").
         reader.fail("", 'give exactly one of json = "field" or regex = "...(\\\\d+)..."')
