@@ -183,5 +183,5 @@ def test_a_bracketed_json_path_is_refused_with_the_dotted_spelling(tmp_path: Pat
     text += 'read = { path = "/posts", json = "posts[0].likes" }\n'
     with pytest.raises(TargetFileError, match=r"counters\[0\]\.read\.json: use a dotted path"):
         load(tmp_path, text)
-    with pytest.raises(TargetFileError, match="'posts.0.likes'"):
+    with pytest.raises(TargetFileError, match=r"'posts\.0\.likes'"):
         load(tmp_path, text)
