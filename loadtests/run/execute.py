@@ -124,6 +124,12 @@ class _Load:
 def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     """Do one run end to end and write its directory. Never leaves a process behind."""
     the_plan = the_plan or plan(settings)
+    if the_plan.reset_commands and the_plan.folder is not None:
+        from loadtests.run.reset import run_commands
+
+        # Before the app starts (it may read its files then), and before the run directory:
+        # a failing reset is the file's fault (exit 2), and leaves nothing behind.
+        run_commands(the_plan.reset_commands, the_plan.folder)
     run_dir = new_run_dir(settings.label, out=settings.out)
     load = _Load(settings, the_plan, run_dir)
     run_settings = settings.to_dict()
@@ -132,10 +138,6 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
         planned.preempt if planned else None, planned.app if planned else None
     )
     round_: Round | None = None
-    if the_plan.reset_commands and the_plan.folder is not None:
-        from loadtests.run.reset import run_commands
-
-        run_commands(the_plan.reset_commands, the_plan.folder)  # before the app starts
     try:
         with contextlib.ExitStack() as stack:
             target: RunningTarget | None = None

@@ -263,7 +263,7 @@ class RunningTarget:
                     return
                 if answer in NO_SUCH_ROUTE and self.spec.health_path is not None:
                     process.stop()
-                    raise health_refused(path, answer, "the target's `health`")
+                    raise health_refused(path, answer, "`health` under [target]")
                 last = f"HTTP {answer}" if answer is not None else last
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
