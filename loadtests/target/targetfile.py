@@ -358,7 +358,7 @@ def load(path: Path) -> TargetFile:
         preempt=preempt,
         reset_commands=reset_commands,
         cwd=_folder(target, "cwd", path),
-        python=_python(target, path),
+        python=_python(target, path, server),
     )
 
 
@@ -388,10 +388,12 @@ def _folder(target: _Reader, key: str, path: Path) -> Path | None:
     return folder
 
 
-def _python(target: _Reader, path: Path) -> Path | None:
+def _python(target: _Reader, path: Path, server: str) -> Path | None:
     value = target.get("python", str)
     if value is None:
         return None
+    if server == "apache":
+        target.fail("python", "mod_wsgi runs the app in Apache's own Python; drop python")
     if target.get("url", str) is not None:
         target.fail("python", "runs an app racecheck starts; drop url or python")
     # Not resolved: a venv's python is a symlink, and following it would leave the venv.
