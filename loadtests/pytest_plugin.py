@@ -36,7 +36,7 @@ from loadtests.defaults import ServerName
 
 if TYPE_CHECKING:
     from loadtests.run.execute import RunOutcome
-    from loadtests.target.launcher import RunningTarget
+    from loadtests.target.launcher import RunningTarget, TargetSpec
     from loadtests.target.preempt import Preempt
 
 __all__ = ["assert_verdict"]
@@ -82,7 +82,9 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
     gunicorn), ``threads``, ``workers``, ``env``, ``race_window``, ``preempt``
     (forced thread switches in the app's code; a float is the rate per opcode),
     ``pythonpath``, ``health_path`` (default: /health for the reference app,
-    else ready once "/" answers at all), ``ready_timeout``.
+    else ready once "/" answers at all), ``ready_timeout``; or ``target_file``, a target
+    file whose app is hosted as ``racecheck run --target`` would (after its [[reset]]
+    commands; ``env`` is added to the file's). ``racecheck_run(target_file=...)`` runs one.
     """
     from loadtests.defaults import REFERENCE_APP
     from loadtests.target.launcher import TargetSpec, start_target
@@ -103,6 +105,7 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
             pythonpath: tuple[str, ...] = (),
             health_path: str | None = None,
             ready_timeout: float = 60.0,
+            target_file: Path | str | None = None,
         ) -> RunningTarget:
             nonlocal count
             count += 1
@@ -110,6 +113,12 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
             if race_window is not None:
                 variables["RACECHECK_RACE_WINDOW"] = repr(race_window)
             reference = app in (None, REFERENCE_APP)
+            log = tmp_path / f"racecheck-target-{count}.log"
+            if target_file is not None:
+                spec = _file_spec(Path(target_file), variables, _preemption(preempt))
+                return stack.enter_context(
+                    start_target(spec, ready_timeout=ready_timeout, log_path=log)
+                )
             spec = TargetSpec(
                 server=server,
                 threads=threads,
@@ -122,12 +131,22 @@ def racecheck_target(tmp_path: Path) -> Iterator[Callable[..., RunningTarget]]:
                 health_path=health_path or ("/health" if reference else None),
                 preempt=_preemption(preempt),
             )
-            log = tmp_path / f"racecheck-target-{count}.log"
             return stack.enter_context(
                 start_target(spec, ready_timeout=ready_timeout, log_path=log)
             )
 
         yield start
+
+
+def _file_spec(path: Path, env: Mapping[str, str], preempt: Preempt | None) -> TargetSpec:
+    """A target file's app, as `racecheck run --target` hosts it, after its reset commands."""
+    from loadtests.run.plan import file_spec
+    from loadtests.run.reset import run_commands
+    from loadtests.target import targetfile
+
+    tf = targetfile.load(path)
+    run_commands(tf.reset_commands, tf.path.resolve().parent)
+    return file_spec(tf, env=env, preempt=preempt)
 
 
 def _preemption(preempt: bool | float) -> Preempt | None:

@@ -24,7 +24,11 @@ TIMEOUT_MS = 60_000  # two shared cores: readiness can take a while
 @pytest.fixture
 def web_ui(tmp_path: Path) -> Iterator[tuple[ManagedProcess, int]]:
     """``racecheck locust`` on loopback with a free web port; stopped (SIGTERM) at the end."""
-    command = [sys.executable, "-m", "loadtests", "locust", "--web-port", "0"]
+    yield from _web_ui(tmp_path)
+
+
+def _web_ui(tmp_path: Path, *args: str) -> Iterator[tuple[ManagedProcess, int]]:
+    command = [sys.executable, "-m", "loadtests", "locust", "--web-port", "0", *args]
     command += ["--out", str(tmp_path / "reports")]
     process = start_process(command, env=locust_env(), log_path=tmp_path / "racecheck.log")
     try:
@@ -93,3 +97,40 @@ def test_the_tally_tab_shows_live_counts_then_the_verdict(
     process.send_signal(signal.SIGTERM)
     assert process.wait(90.0) == 0
     assert not group_members(locust_pid), "Locust outlived racecheck locust"
+
+
+TARGETS = Path(__file__).parent / "targets"
+
+
+def test_the_tally_tab_shows_every_counter_of_a_target_file(tmp_path: Path) -> None:
+    ui = _web_ui(tmp_path, "--target", str(TARGETS / "likes_locked.toml"))
+    _, port = next(ui)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.fill("input[name=userCount]", "8")
+                page.fill("input[name=spawnRate]", "8")
+                page.get_by_role("button", name="Start").click()
+                page.get_by_role("tab", name="Tally").click()
+                page.wait_for_function(
+                    """() => [...document.querySelectorAll('tr')].some(r => {
+                        const c = [...r.querySelectorAll('td')].map(td => td.innerText);
+                        return c[0] === 'likes-b' && Number(c[1]) > 20;
+                    })"""
+                )
+                page.get_by_role("button", name="Stop").click()
+                verdict = page.locator(
+                    "tr", has=page.locator("td", has_text=re.compile("^verdict$"))
+                )
+                expect(verdict).to_contain_text("PASS")
+                for counter in ("likes-a", "likes-b"):
+                    acked, server = tally_cell(page, counter, 1), tally_cell(page, counter, 2)
+                    assert int(acked) == int(server) > 0, (counter, acked, server)
+            finally:
+                browser.close()
+    finally:
+        next(ui, None)  # stops racecheck locust

@@ -62,10 +62,7 @@ def read_banner(process: subprocess.Popen[str]) -> str:
 
 def read_url(process: subprocess.Popen[str]) -> str:
     """The URL that the banner announces."""
-    banner = read_banner(process)
-    found = re.search(r" at (http://127\.0\.0\.1:\d+) — Ctrl-C to stop$", banner.rstrip("\n"))
-    assert found, f"unexpected first line: {banner!r}"
-    return found.group(1)
+    return read_url_from(read_banner(process))
 
 
 @pytest.mark.e2e
@@ -135,3 +132,22 @@ def test_an_app_that_cannot_start_exits_4(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == EXIT_ERROR, result.output
     assert "exited with status 1 before it was ready" in result.output
     assert time.monotonic() - started < READY / 2
+
+
+@pytest.mark.e2e
+def test_serve_hosts_a_target_files_app_with_its_env(serve: Any) -> None:
+    targets = Path(__file__).parent / "targets"
+    process = serve("--target", str(targets / "visits_racy.toml"), "--threads", "3")
+    banner = read_banner(process)
+    assert "visits:create_app on waitress x3 threads" in banner  # --threads wins
+    url = read_url_from(banner)
+    # The file's env reached the app (it starts at 41), and serving sent it no request.
+    assert "visitor number <b>42</b>" in requests.get(f"{url}/", timeout=10).text
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+
+
+def read_url_from(banner: str) -> str:
+    found = re.search(r" at (http://127\.0\.0\.1:\d+) — Ctrl-C to stop$", banner.rstrip("\n"))
+    assert found, banner
+    return found.group(1)

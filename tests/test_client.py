@@ -158,11 +158,11 @@ def test_a_refused_connection_is_a_definite_fail() -> None:
     assert done.value == {"choice": "yes", "status": None, "error": "ConnectionError: refused"}
 
 
-def test_a_2xx_with_the_wrong_status_for_the_matcher_is_a_fail() -> None:
-    # The reference vote acknowledges with exactly 200.
+def test_a_2xx_with_the_wrong_status_for_the_matcher_is_info() -> None:
+    # The reference vote acknowledges with exactly 200; a 204 may still have counted.
     done, _ = vote_with(Reply(204, ""))
-    assert done.type == "fail"
-    assert "not an acknowledgement" in done.value["error"]
+    assert done.type == "info"
+    assert "does not match ok" in done.value["error"]
 
 
 # -- counters described by target files ----------------------------------------
@@ -180,11 +180,22 @@ def form_counter(**overrides: Any) -> Workload:
     return Workload("form", (Counter(**fields),))
 
 
-def test_a_2xx_without_the_acknowledgement_text_is_a_fail() -> None:
+def test_a_2xx_without_the_acknowledgement_text_is_info_with_the_body() -> None:
+    # Success texts vary ("you voted", "thanks!"): an unmatched 2xx may have taken effect.
     done, _ = vote_with(Reply(200, "<p>no vote is in progress</p>"), form_counter())
-    assert done.type == "fail"
+    assert done.type == "info"
     assert done.value["status"] == 200
-    assert "not an acknowledgement" in done.value["error"]
+    assert "does not match ok" in done.value["error"]
+    assert done.value["body"] == "<p>no vote is in progress</p>"
+
+
+def test_a_2xx_that_matches_the_declared_refusal_is_a_fail() -> None:
+    workload = form_counter(refused=Matcher(contains="no vote is in progress"))
+    done, _ = vote_with(Reply(200, "<p>no vote is in progress</p>"), workload)
+    assert done.type == "fail"
+    assert done.value["error"] == "reply matches refused"
+    # Neither ok nor the refusal: still unknown.
+    assert vote_with(Reply(200, "<p>server busy</p>"), workload)[0].type == "info"
 
 
 def test_a_2xx_with_the_acknowledgement_text_is_ok_without_a_count() -> None:

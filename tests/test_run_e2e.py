@@ -91,6 +91,8 @@ def test_a_3000_vote_history_has_3000_invokes_and_3000_completions(runs: Runs) -
     assert harness == [
         ("start", "invoke"),
         ("start", "ok"),
+        ("baseline", "invoke"),
+        ("baseline", "ok"),
         ("stop", "invoke"),
         ("stop", "ok"),
         ("read", "invoke"),

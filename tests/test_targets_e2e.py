@@ -50,6 +50,8 @@ def test_correct_apps_pass(tmp_path: Path, name: str) -> None:
         assert harness == [
             ("setup", "invoke"),
             ("setup", "ok"),
+            ("baseline", "invoke"),
+            ("baseline", "ok"),
             ("teardown", "invoke"),
             ("teardown", "ok"),
             ("read", "invoke"),
@@ -80,6 +82,9 @@ def test_a_run_in_which_every_vote_was_refused_is_not_a_pass(tmp_path: Path) -> 
     head, _, rest = text.partition("[[setup]]")
     _, _, counters = rest.partition("[[counters]]")
     path = tmp_path / "no_setup.toml"
+    # Preflight would stop this run at the first refusal (see test_real_apps.py); without
+    # it the load runs, and its refusals must still not make a PASS.
+    head = head.replace("[target]\n", "[target]\npreflight = false\n")
     path.write_text(head + "[[counters]]" + counters)
     run = racecheck(
         "run", "--target", str(path), "--clients", "4", "--votes", "20", out=tmp_path / "run"

@@ -159,7 +159,8 @@ def reads(ev: Evidence) -> CheckResult | None:
         if _read_problem(read.value) is not None:
             continue  # well-formed reports it
         checked += 1
-        for choice, value in read.value["counts"].items():
+        for choice, raw in read.value["counts"].items():
+            value = raw - (ev.final.baseline or {}).get(str(choice), 0)  # the load's share
             lower, upper = ev.bounds.read(seen, str(choice))
             witness = {
                 "index": read.index,

@@ -106,6 +106,8 @@ def gather(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Evi
     for choice in sorted(choices):
         ok, fail, info = result.counts.get(choice, (0, 0, 0))
         value = finals.get(choice)
+        if type(value) is int:
+            value -= final.offset(choice)  # the load's share: apps need not start at zero
         lower = upper = None
         if final.counts is not None:
             lower, upper = bounds.final(final.resolution_id, choice)

@@ -34,6 +34,17 @@ class FinalState:
     # each collection's members, each stock's level, as the target returned them.
     collections: Mapping[str, Any] | None = None
     stocks: Mapping[str, Any] | None = None
+    # What the counters held before the load (the baseline read), and what the harness's
+    # own reads added since (a read that itself increments): the load's share of a
+    # count is the count minus both, so an app need not start at zero.
+    baseline: Mapping[str, int] | None = None
+    harness_added: Mapping[str, int] | None = None
+
+    def offset(self, choice: str) -> int:
+        """How much of ``choice``'s final count the load did not send."""
+        base = (self.baseline or {}).get(choice, 0)
+        added = (self.harness_added or {}).get(choice, 0)
+        return (base if type(base) is int else 0) + (added if type(added) is int else 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form used in result.json."""
@@ -49,6 +60,10 @@ class FinalState:
             raw["collections"] = dict(self.collections)
         if self.stocks is not None:
             raw["stocks"] = dict(self.stocks)
+        if self.baseline is not None:
+            raw["baseline"] = dict(self.baseline)
+        if self.harness_added:
+            raw["harness_added"] = dict(self.harness_added)
         return raw
 
     @classmethod
@@ -82,7 +97,16 @@ class FinalState:
             str(raw.get("source", "read")),
             raw.get("collections"),
             raw.get("stocks"),
+            _ints(raw.get("baseline")),
+            _ints(raw.get("harness_added")),
         )
+
+
+def _ints(raw: Any) -> dict[str, int] | None:
+    """A saved mapping of counts, keeping only the integer ones."""
+    if not isinstance(raw, Mapping):
+        return None
+    return {str(k): v for k, v in raw.items() if type(v) is int}
 
 
 @dataclass(frozen=True)

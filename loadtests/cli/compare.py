@@ -19,7 +19,7 @@ from rich.text import Text
 from loadtests import defaults
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
-from loadtests.defaults import BUILDS, DRIVERS, SERVERS
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
 from loadtests.run.compare import Cell, Comparison, Matrix, run_matrix
 
 T = TypeVar("T")
@@ -178,6 +178,12 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
         yield started, finished
 
 
+def _target(raw: str) -> tuple[Path, str]:
+    """``FILE`` or ``FILE=pass|violation`` (the verdict that cell should get)."""
+    path, sep, expect = raw.rpartition("=")
+    return (Path(path), expect) if sep and expect in EXPECTS else (Path(raw), "pass")
+
+
 @click.command("compare")
 @click.option("--quick", is_flag=True, help="A fast matrix: 3,000 votes per cell (the demo).")
 @click.option(
@@ -243,6 +249,14 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
     default=None,
     help="Comparison directory [default: reports/<UTC timestamp>-compare/].",
 )
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="FILE[=pass|violation]",
+    help="Compare target files instead of the reference builds (repeatable), each with the "
+    "verdict it should get [default: pass]; [[reset]] runs before each cell.",
+)
 def command(
     quick: bool,
     builds: tuple[str, ...],
@@ -255,6 +269,7 @@ def command(
     votes: int | None,
     duration: float | None,
     out: Path | None,
+    targets: tuple[str, ...],
 ) -> None:
     """Run the same workload against several builds (and servers, ...) and compare them.
 
@@ -265,6 +280,7 @@ def command(
     \b
     racecheck compare --quick
     racecheck compare --servers waitress,gunicorn --race-windows 0,0.001
+    racecheck compare --target likes_locked.toml --target likes_racy.toml=violation
     """
     invocation = "racecheck " + shlex.join(sys.argv[1:])
 
@@ -280,6 +296,7 @@ def command(
             votes=votes,
             duration=duration,
             quick=quick,
+            targets=tuple(_target(t) for t in targets),
         )
         console = Console(highlight=False)
         cells = matrix.cells()

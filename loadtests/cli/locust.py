@@ -149,6 +149,14 @@ def _serve(
     default=None,
     help="Where run directories and logs go [default: reports/].",
 )
+@click.option(
+    "--target",
+    "target_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A target file (TOML): host its app (after its [[reset]] commands) and swarm its"
+    " counters; the Tally tab shows every one.",
+)
 @ready_timeout_option
 @click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
 def command(
@@ -165,6 +173,7 @@ def command(
     preempt_modules: tuple[str, ...],
     out: Path | None,
     ready_timeout: float,
+    target_file: Path | None,
     locust_options: tuple[str, ...],
 ) -> None:
     """Start a target and Locust's web UI with racecheck's locustfile; Ctrl-C stops both.
@@ -176,17 +185,33 @@ def command(
     \b
     racecheck locust --build unlocked --server gunicorn --threads 16
     racecheck locust --web-port 0 -- --stop-timeout 5
+    racecheck locust --target likes.toml
     """
     env = {"RACECHECK_RACE_WINDOW": repr(race_window)} if race_window is not None else {}
-    spec = TargetSpec(
-        server=server,  # type: ignore[arg-type]
-        threads=threads,
-        build=build,
-        env=env,
-        preempt=preemption(preempt, preempt_rate, preempt_seed, preempt_modules),
-    )
+    forced = preemption(preempt, preempt_rate, preempt_seed, preempt_modules)
 
     def body() -> int:
+        nonlocal locust_options
+        if target_file is not None:
+            from loadtests.cli.serve import file_spec_for, given_on_command_line
+
+            given = given_on_command_line(("server", "threads"))
+            spec = file_spec_for(
+                target_file,
+                server=server if "server" in given else None,
+                threads=threads if "threads" in given else None,
+                env=env,
+                preempt=forced,
+            )
+            locust_options = ("--racecheck-target", str(target_file.resolve()), *locust_options)
+        else:
+            spec = TargetSpec(
+                server=server,  # type: ignore[arg-type]
+                threads=threads,
+                build=build,
+                env=env,
+                preempt=forced,
+            )
         with handle_signals():
             return _serve(
                 spec,

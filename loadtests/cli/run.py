@@ -12,6 +12,7 @@ from rich.console import Console
 
 from loadtests import defaults
 from loadtests.check.exitcodes import EXIT_UNKNOWN, exit_code_for
+from loadtests.check.outcomes import lines
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
@@ -26,6 +27,11 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     if result.get("counts"):  # a run of collections, stocks or calls only has no votes
         console.print(counts_table(result))
     console.print(checks_table(result))
+    outcome_lines = lines(result.get("outcomes"))  # type: ignore[arg-type]
+    if outcome_lines:
+        console.print("why requests were fail or info:", style="bold", markup=False)
+        for line in outcome_lines:
+            console.print(f"  {line}", markup=False, highlight=False)
     console.print(verdict_line(result, str(run_dir)))
     for note in result.get("notes") or ():  # type: ignore[attr-defined]
         console.print(f"note: {note}", style="yellow", markup=False)
@@ -70,7 +76,12 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     help="Seconds of load (instead of --votes).",
 )
 @click.option("--target-url", default=None, help="A target that is already running.")
-@click.option("--app", default=None, help="module:attr of a Flask app or factory to host.")
+@click.option(
+    "--app",
+    default=None,
+    help="module:attr of an app that speaks the reference voting API to host; for any "
+    "other app use --target FILE.",
+)
 @click.option(
     "--target",
     "target_file",

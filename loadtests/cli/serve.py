@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from loadtests import defaults
 from loadtests.cli.exits import run_command
@@ -16,7 +19,7 @@ from loadtests.cli.options import (
     switch_interval_option,
 )
 from loadtests.defaults import BUILDS, REFERENCE_APP, SERVERS
-from loadtests.errors import LaunchError
+from loadtests.errors import LaunchError, UsageError
 from loadtests.target.launcher import TargetSpec, start_target
 from loadtests.target.preempt import Preempt
 
@@ -91,6 +94,14 @@ def build_spec(
     metavar="MODULE:NAME",
     help="A Flask app object or a factory that needs no arguments.",
 )
+@click.option(
+    "--target",
+    "target_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A target file (TOML): host its app as `run --target` would, after its [[reset]]"
+    " commands. --server, --threads and --workers, when given, win over the file's.",
+)
 @race_window_option
 @switch_interval_option
 @preempt_options
@@ -112,15 +123,31 @@ def command(
     preempt_modules: tuple[str, ...],
     allow_remote: bool,
     ready_timeout: float,
+    target_file: Path | None,
 ) -> None:
     """Start a target under a threaded server, print its URL, serve until Ctrl-C.
 
     \b
     racecheck serve --build unlocked --server gunicorn --threads 16 --workers 2
     racecheck serve --app myapp:create_app --port 8000
+    racecheck serve --target likes.toml --port 8000
     """
 
     def body() -> None:
+        if target_file is not None:
+            given = given_on_command_line(("server", "threads", "workers"))
+            spec = file_spec_for(
+                target_file,
+                server=server if "server" in given else None,
+                threads=threads if "threads" in given else None,
+                workers=workers if "workers" in given else None,
+                host=host,
+                port=port,
+                allow_remote=allow_remote,
+                preempt=preemption(preempt, preempt_rate, preempt_seed, preempt_modules),
+            )
+            _serve(spec, ready_timeout)
+            return
         spec = build_spec(
             app=app,
             build=build,
@@ -137,6 +164,25 @@ def command(
         _serve(spec, ready_timeout)
 
     run_command(body)
+
+
+def given_on_command_line(names: tuple[str, ...]) -> set[str]:
+    """Which of these options were given on the command line (not left at their default)."""
+    context = click.get_current_context()
+    return {n for n in names if context.get_parameter_source(n) == ParameterSource.COMMANDLINE}
+
+
+def file_spec_for(path: Path, **options: Any) -> TargetSpec:
+    """The spec of a target file's app, after its [[reset]] commands ran."""
+    from loadtests.run.plan import file_spec
+    from loadtests.run.reset import run_commands
+    from loadtests.target import targetfile
+
+    tf = targetfile.load(path)
+    if tf.url is not None:
+        raise UsageError(f"{path}: url = {tf.url!r} runs already; serve hosts an app (app = ...)")
+    run_commands(tf.reset_commands, tf.path.resolve().parent)
+    return file_spec(tf, **options)
 
 
 def _serve(spec: TargetSpec, ready_timeout: float) -> None:

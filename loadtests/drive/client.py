@@ -4,10 +4,11 @@ Every driver (the thread pool, Locust users, the harness's own setup and final
 reads) goes through :class:`Client`, so every history means the same thing:
 
     ok    2xx that matches the acknowledgement and carries a well-formed body: it took effect
-    fail  a definite refusal (4xx, a 2xx that is not an acknowledgement, a refused
+    fail  a definite refusal (4xx, a 2xx that matches the declared refusal, a refused
           connection): it did not take effect
-    info  no usable answer (timeout, reset, 5xx, malformed body): it may or may not
-          have taken effect, so the checker never counts it as lost or failed
+    info  no usable answer (timeout, reset, 5xx, malformed body, a 2xx that is neither
+          the acknowledgement nor a declared refusal): it may or may not have taken
+          effect, so the checker never counts it as lost or failed
 
 HTTP goes through a :class:`Transport` (one seam, as in httpx), so the Locust
 users can plug in their own session and tests can run offline.
@@ -26,6 +27,7 @@ import requests
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
 from loadtests.history import History, Op, OpType, Process
+from loadtests.target.variables import fill as fill_variables
 from loadtests.target.workload import (
     Call,
     Collection,
@@ -138,7 +140,9 @@ class SessionTransport:
         """
         session = self.session
         if session.cookies or session.auth is not None:
-            headers = {OP_HEADER: request.op_id} if request.op_id else None
+            headers = dict(request.headers or {})
+            if request.op_id:
+                headers[OP_HEADER] = request.op_id
             return session.prepare_request(
                 requests.Request(
                     request.method, url, headers=headers, json=request.json, data=request.form
@@ -152,6 +156,8 @@ class SessionTransport:
                 self._templates[key] = template
         prepared = template.copy()
         prepared.prepare_body(request.form, None, request.json)
+        if request.headers:
+            prepared.headers.update(request.headers)
         if request.op_id:
             prepared.headers[OP_HEADER] = request.op_id
         return prepared
@@ -188,6 +194,11 @@ def _error_text(reply: Reply) -> str:
     return reply.text.strip()[:200]
 
 
+def _excerpt(text: str) -> str:
+    """The start of a reply's body, on one line, for people reading why an op went wrong."""
+    return " ".join(text.split())[:200]
+
+
 def _optional_int(extractor: Extractor | None, text: str, parsed: Any) -> int | None:
     if extractor is None:
         return None
@@ -220,6 +231,12 @@ class Client:
         self.workload = workload
         self.history = history
         self.process = process
+        # Values extracted from earlier replies (a CSRF token), filled into requests.
+        self.variables: dict[str, str] = dict(workload.variables)
+
+    def _render(self, request: RequestSpec, op_id: str = "") -> RequestSpec:
+        rendered = request.render(op_id)
+        return fill_variables(rendered, self.variables) if self.variables else rendered
 
     def _refusal(self, reply: Reply) -> tuple[OpType, dict[str, Any]] | None:
         """Classify everything that is not a 2xx; None means "look at the 2xx body"."""
@@ -237,7 +254,7 @@ class Client:
         """Increment counter ``choice`` once; returns the completion op."""
         counter = self.workload.counter(choice)
         invocation = self.history.invoke(self.process, "vote", {"choice": choice}, vote_id)
-        reply = self.transport.send(counter.increment.render(vote_id), self.base_url)
+        reply = self.transport.send(self._render(counter.increment, vote_id), self.base_url)
         op_type, value = self.classify_vote(counter, reply, vote_id)
         value["choice"] = choice
         return self.history.complete(invocation, op_type, value)
@@ -256,7 +273,17 @@ class Client:
                 value["pid"] = pid
             return op_type, value
         if not counter.ok.for_op(op_id).matches(reply.status, reply.text):
-            return "fail", {"status": reply.status, "error": "reply is not an acknowledgement"}
+            # A 2xx that is not the acknowledgement: only a declared refusal is a
+            # definite "did not happen"; anything else may well have taken effect.
+            refused = counter.refused is not None and counter.refused.matches(
+                reply.status, reply.text
+            )
+            what = "reply matches refused" if refused else "2xx reply does not match ok"
+            return ("fail" if refused else "info"), {
+                "status": reply.status,
+                "error": what,
+                "body": _excerpt(reply.text),
+            }
         parsed = _parse_json(reply.text)
         count: int | None = None
         if counter.returns is not None:
@@ -274,7 +301,7 @@ class Client:
     def step(self, step: Step) -> Op:
         """Perform a setup or teardown step (start, stop, ...)."""
         invocation = self.history.invoke(self.process, step.f, None)
-        reply = self.transport.send(step.request.render(), self.base_url)
+        reply = self.transport.send(self._render(step.request), self.base_url)
         refusal = self._refusal(reply)
         if refusal is not None:
             return self.history.complete(invocation, *refusal)
@@ -282,13 +309,20 @@ class Client:
             value = {"status": reply.status, "error": "reply is not an acknowledgement"}
             return self.history.complete(invocation, "fail", value)
         parsed = _parse_json(reply.text)
+        for name, extractor in (step.extract or {}).items():
+            try:
+                self.variables[name] = str(extractor.extract(reply.text, parsed))
+            except (ValueError, TypeError, IndexError) as exc:
+                error = f"cannot extract {name!r}: {exc}"
+                value = {"status": reply.status, "error": error, "body": _excerpt(reply.text)}
+                return self.history.complete(invocation, "info", value)
         value = dict(parsed) if isinstance(parsed, Mapping) else {"status": reply.status}
         value["resolution_id"] = _optional_int(step.resolution, reply.text, parsed)
         return self.history.complete(invocation, "ok", value)
 
-    def read(self) -> Op:
+    def read(self, f: str = "read") -> Op:
         """Read every counter's current value (one request per distinct read URL)."""
-        invocation = self.history.invoke(self.process, "read", None)
+        invocation = self.history.invoke(self.process, f, None)
         counts: dict[str, int] = {}
         pid: int | None = None
         resolution: int | None = None
@@ -296,7 +330,7 @@ class Client:
         for counter in self.workload.counters:
             key = (counter.read.method, counter.read.path)
             if key not in replies:
-                replies[key] = self.transport.send(counter.read.render(), self.base_url)
+                replies[key] = self.transport.send(self._render(counter.read), self.base_url)
             reply = replies[key]
             refusal = self._refusal(reply)
             if refusal is not None:
@@ -306,9 +340,8 @@ class Client:
                 counts[counter.name] = counter.read_value.extract_int(reply.text, parsed)
             except (ValueError, TypeError, IndexError) as exc:
                 error = f"cannot read counter {counter.name!r}: {exc}"
-                return self.history.complete(
-                    invocation, "info", {"status": reply.status, "error": error}
-                )
+                value = {"status": reply.status, "error": error, "body": _excerpt(reply.text)}
+                return self.history.complete(invocation, "info", value)
             pid = _optional_int(counter.read_pid, reply.text, parsed) or pid
             resolution = _optional_int(counter.read_resolution, reply.text, parsed) or resolution
         value = {"counts": counts, "pid": pid, "resolution_id": resolution}
@@ -339,7 +372,7 @@ class Client:
         element = fill(collection.element, op_id)
         base = {"collection": collection.name, "element": element}
         invocation = self.history.invoke(self.process, "add", dict(base), op_id)
-        reply = self.transport.send(collection.add.render(op_id), self.base_url)
+        reply = self.transport.send(self._render(collection.add, op_id), self.base_url)
         op_type, value = self._classify(reply, collection.ok.for_op(op_id), None, collection.echo)
         if op_type == "ok" and collection.id is not None:
             try:
@@ -354,7 +387,7 @@ class Client:
         """Take one from a stock; a "sold out" reply is a definite refusal."""
         base = {"stock": stock.name, "floor": stock.floor}
         invocation = self.history.invoke(self.process, "decrement", dict(base), op_id)
-        reply = self.transport.send(stock.decrement.render(op_id), self.base_url)
+        reply = self.transport.send(self._render(stock.decrement, op_id), self.base_url)
         op_type, value = self._classify(reply, stock.ok.for_op(op_id), stock.refused, stock.echo)
         return self.history.complete(invocation, op_type, {**base, **value})
 
@@ -363,7 +396,7 @@ class Client:
         expected = fill(call.echo_value, op_id) if call.echo is not None else None
         start = {"call": call.name, "expect": expected}
         invocation = self.history.invoke(self.process, "call", start, op_id)
-        reply = self.transport.send(call.request.render(op_id), self.base_url)
+        reply = self.transport.send(self._render(call.request, op_id), self.base_url)
         op_type, value = self._classify(reply, call.ok.for_op(op_id), None, call.echo)
         return self.history.complete(invocation, op_type, {**start, **value})
 
@@ -402,7 +435,7 @@ class Client:
             request = spec.read
             key = (request.method, request.path)
             if key not in replies:
-                replies[key] = self.transport.send(request.render(), self.base_url)
+                replies[key] = self.transport.send(self._render(request), self.base_url)
             reply = replies[key]
             refusal = self._refusal(reply)
             if refusal is not None:

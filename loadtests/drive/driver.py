@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from loadtests import defaults
 from loadtests.drive.client import Client, Reply, SessionTransport, Timeout
+from loadtests.drive.session import log_in, share_jar
 from loadtests.errors import UsageError
 from loadtests.history import History
 from loadtests.target.workload import RequestSpec, Workload
@@ -108,8 +109,10 @@ class RequestsDriver:
         barrier: threading.Barrier | None,
     ) -> None:
         transport = SessionTransport(timeout=self.load.timeout)
+        share_jar(transport, workload)  # session = "shared": one cookie jar for every client
         client = Client(transport, url, workload, history, index)
         self._clients[index] = client
+        log_in(client)  # [[login]] in this client's own session, before its load
         rng = random.Random(self.load.seed * 1_000_003 + index)
         choices = workload.op_names  # counters, then collections, stocks and calls
         read_every, ops = workload.read_every, 0

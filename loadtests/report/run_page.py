@@ -9,6 +9,7 @@ from typing import Any
 
 from loadtests.check.checker import loss_checks_failed
 from loadtests.check.kinds import CHECK_NAMES
+from loadtests.check.outcomes import lines as outcome_lines
 from loadtests.errors import HistoryError
 from loadtests.history import iter_file
 from loadtests.report import plots_run, plots_timeline
@@ -287,6 +288,8 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         "pairs": _witness_pairs(collisions, _t0(series, result)),
         "history_note": history_note,
         "notes": list(result.get("notes") or ()),
+        # Why ops were fail or info, grouped (check/outcomes.py), as the console prints it.
+        "outcome_lines": outcome_lines(result.get("outcomes")),
         "interleavings": lines,
         "interleave_note": lines_note,
         "files": [(f, what) for f, what in _FILES if (run_dir / f).exists()],

@@ -20,7 +20,7 @@ from typing import Any
 from loadtests import defaults
 from loadtests.check.checker import CheckSettings
 from loadtests.check.exitcodes import EXIT_FAIL, EXIT_PASS
-from loadtests.defaults import BUILDS, DRIVERS, SERVERS, race_window_problem
+from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS, race_window_problem
 from loadtests.errors import HarnessError, UsageError
 from loadtests.run.execute import execute
 from loadtests.run.plan import Plan, plan
@@ -47,10 +47,16 @@ class Cell:
     race_window: float | None
     name: str = ""
     preempt: bool = False  # forced switches in the app's code (--preempt)
+    # A target file's cell (compare --target): its build is the file's name, and its
+    # expectation is the user's ("pass" or "violation").
+    target_file: Path | None = None
+    expect: str | None = None
 
     @property
     def expected_verdict(self) -> str:
         """The unlocked build must lose votes, and the naive one under --preempt; no other."""
+        if self.target_file is not None:
+            return "FAIL" if self.expect == "violation" else "PASS"
         if self.build == "unlocked" or (self.build == "naive" and self.preempt):
             return "FAIL"
         return "PASS"
@@ -79,6 +85,8 @@ class Matrix:
     votes: int | None = None
     duration: float | None = None
     quick: bool = False
+    # compare --target FILE[=pass|violation]: target files instead of the reference builds.
+    targets: tuple[tuple[Path, str], ...] = ()
 
     def __post_init__(self) -> None:
         for values, option, allowed in (
@@ -92,6 +100,11 @@ class Matrix:
                 raise UsageError(
                     f"{option}: unknown {', '.join(unknown)}; choose from {', '.join(allowed)}"
                 )
+        if self.targets:
+            _unique([path.stem for path, _ in self.targets], "--target (file names)")
+            wrong = [e for _, e in self.targets if e not in EXPECTS]
+            if wrong:
+                raise UsageError(f"--target FILE=EXPECT: expect pass or violation, not {wrong[0]}")
         if self.threads:
             _unique(self.threads, "--threads")
         if self.race_windows:
@@ -138,7 +151,7 @@ class Matrix:
         for server, threads, driver, window in itertools.product(
             self.servers, self.threads or (None,), self.drivers, self.race_windows or (None,)
         ):
-            for preempt, build in itertools.product((False, True), self.builds):
+            for preempt, build in itertools.product((False, True), self._builds()):
                 if preempt not in self._preempt_values(build):
                     continue
                 parts = [build, server]
@@ -151,15 +164,29 @@ class Matrix:
                 if preempt:
                     parts.append("preempt")
                 name = "-".join(parts)
-                cells.append(Cell(build, server, threads, driver, window, name, preempt))
+                file, expect = self._target(build)
+                cells.append(
+                    Cell(build, server, threads, driver, window, name, preempt, file, expect)
+                )
         return cells
+
+    def _builds(self) -> tuple[str, ...]:
+        """The builds axis: the reference builds, or the target files' names."""
+        return tuple(path.stem for path, _ in self.targets) if self.targets else self.builds
+
+    def _target(self, build: str) -> tuple[Path | None, str | None]:
+        for path, expect in self.targets:
+            if path.stem == build:
+                return path, expect
+        return None, None
 
     def settings(self, cell: Cell, cell_dir: Path) -> RunSettings:
         """The settings of one cell's run (with the command that repeats it on its own)."""
         from loadtests.report import command_from_settings
 
+        by_file = {"target_file": cell.target_file} if cell.target_file else {"build": cell.build}
         settings = RunSettings(
-            build=cell.build,
+            **by_file,
             server=cell.server,
             threads=cell.threads,
             driver=cell.driver,
@@ -190,7 +217,7 @@ class Matrix:
 
     def describe_cells(self) -> str:
         """What varies between the cells, e.g. "locked vs unlocked · waitress"."""
-        parts = [" vs ".join(self.builds), ", ".join(self.servers)]
+        parts = [" vs ".join(self._builds()), ", ".join(self.servers)]
         if self.threads:
             parts.append(", ".join(f"{t} threads" for t in self.threads))
         parts.append(" / ".join(self.drivers) + " driver")
@@ -215,6 +242,7 @@ class Matrix:
             "votes": self.workload_votes,
             "duration": self.duration,
             "quick": self.quick,
+            "targets": [[str(path), expect] for path, expect in self.targets],
         }
 
 

@@ -95,7 +95,8 @@ class _Load:
         )
         try:
             # The load (only) goes through the fault proxy when there is one.
-            driver.run(nemeses.load_url(round_.url), self.plan.workload, self.history)
+            workload = round_.for_load(self.plan.workload)  # setup's variables, shared jar
+            driver.run(nemeses.load_url(round_.url), workload, self.history)
         except KeyboardInterrupt:
             self.interrupted = f"{INTERRUPTED} before the load finished"
         finally:
@@ -123,6 +124,12 @@ class _Load:
 def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     """Do one run end to end and write its directory. Never leaves a process behind."""
     the_plan = the_plan or plan(settings)
+    if the_plan.reset_commands and the_plan.folder is not None:
+        from loadtests.run.reset import run_commands
+
+        # Before the app starts (it may read its files then), and before the run directory:
+        # a failing reset is the file's fault (exit 2), and leaves nothing behind.
+        run_commands(the_plan.reset_commands, the_plan.folder)
     run_dir = new_run_dir(settings.label, out=settings.out)
     load = _Load(settings, the_plan, run_dir)
     run_settings = settings.to_dict()
@@ -146,7 +153,8 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
                 stack.callback(lambda: started.stop(grace=1.0 if load.interrupted else 5.0))
             url = target.url if target is not None else the_plan.url
             assert url is not None
-            round_ = Round(url, the_plan.workload, run_dir, settings.timeout)
+            log_path = run_dir / "target.log" if target is not None else None
+            round_ = Round(url, the_plan.workload, run_dir, settings.timeout, log_path=log_path)
             load.drive(round_, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.

@@ -102,9 +102,9 @@ def write_result(run_dir: Path, result: Mapping[str, Any]) -> None:
     (run_dir / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
 
 
-def write_history(run_dir: Path, history: History) -> Path:
-    """Write history.jsonl into the run directory."""
-    path = run_dir / "history.jsonl"
+def write_history(run_dir: Path, history: History, name: str = "history.jsonl") -> Path:
+    """Write history.jsonl (or another history, e.g. preflight.jsonl) into the run directory."""
+    path = run_dir / name
     history.write(path)
     return path
 

@@ -29,8 +29,10 @@ from loadtests import defaults
 from loadtests.defaults import BUILDS, MULTIPROCESS_SERVERS, REFERENCE_APP, SERVERS, ServerName
 from loadtests.errors import LaunchError, UnsafeTargetError, UsageError
 from loadtests.target import preempt as preempting
+from loadtests.target.boot import FALLBACK_ENV
 from loadtests.target.preempt import Preempt
 from loadtests.target.processes import ManagedProcess, group_members, start_process
+from loadtests.target.readiness import NO_SUCH_ROUTE, ReadyPipe, health_refused
 from loadtests.target.safety import is_loopback_host as is_loopback
 
 # Re-exported: callers start Locust and tools through the launcher module.
@@ -70,6 +72,10 @@ class TargetSpec:
     # each target process writes which app lines each request ran (None: not recorded).
     preempt: Preempt | None = None
     trace_dir: str | None = None
+    # The app's working directory (None: racecheck's), and its own interpreter (None:
+    # racecheck's), for an app with its own venv (see target/boot.py).
+    cwd: str | None = None
+    python: str | None = None
 
     def __post_init__(self) -> None:
         # Frozen means frozen: copy what a caller could mutate behind our back.
@@ -165,6 +171,7 @@ class RunningTarget:
         self._stopped = False
         self._scratch = _scratch_dir(spec)
         self._apache: tuple[Path, tuple[str, str] | None] | None = None
+        self._ready: ReadyPipe | None = None
         try:
             if spec.server == "apache":
                 self._apache = _prepare_apache(spec, self._scratch)
@@ -200,6 +207,8 @@ class RunningTarget:
         """Stop the server and release the port; idempotent."""
         with self._lock:
             self._stopped = True
+            if self._ready is not None:
+                self._ready.close()
             self.process.stop(grace)
             self._listener.close()
             self._remove_scratch()
@@ -223,11 +232,27 @@ class RunningTarget:
         self.wait_ready(ready_timeout)
 
     def wait_ready(self, timeout: float) -> None:
-        """Return once the server answers; else stop it and raise LaunchError."""
+        """Return once the server is ready; else stop it and raise LaunchError.
+
+        Without a health path the server process says when its app is loaded (see
+        target/readiness.py), and no request is sent: the probe must not count.
+        """
         process = self.process
         path = self.spec.health_path or "/"
         deadline = time.monotonic() + timeout
         delay, last = 0.02, "no answer"
+        ready = self._ready
+        if ready is not None and self.spec.health_path is None:
+            loaded = ready.wait(deadline, self.alive)
+            ready.close()
+            if loaded:
+                return
+            last = "the app never finished loading"
+            # No HTTP probe after this: only the exit status is still worth waiting for.
+            deadline = min(deadline, time.monotonic() + 1.0)
+            while process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            deadline = time.monotonic()
         while (status := process.poll()) is None and time.monotonic() < deadline:
             try:
                 answer = _probe(_connect_host(self.spec.host), self.port, path, process, deadline)
@@ -236,6 +261,9 @@ class RunningTarget:
             else:
                 if answer == 200 or (answer is not None and self.spec.health_path is None):
                     return
+                if answer in NO_SUCH_ROUTE and self.spec.health_path is not None:
+                    process.stop()
+                    raise health_refused(path, answer, "`health` under [target]")
                 last = f"HTTP {answer}" if answer is not None else last
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
@@ -247,11 +275,11 @@ class RunningTarget:
                 f" (flask --app {self.spec.app} routes), and the options for {self.spec.server}."
             )
         else:
-            what = f"did not answer GET {path} within {timeout:g} s (last: {last})"
-            hint = "Give it a longer ready timeout on a loaded machine" + (
-                ", or use health_path=None if the app has no such route."
-                if self.spec.health_path
-                else "."
+            asked = f"answer GET {path}" if self.spec.health_path else "load its app"
+            what = f"did not {asked} within {timeout:g} s (last: {last})"
+            hint = (
+                "Is the app stuck at import (a module-level app.run(), a database it waits"
+                " for)? On a very loaded machine, try again."
             )
         raise LaunchError(f"{self.spec.describe()} {what}.\n{self._log_excerpt()}\n{hint}")
 
@@ -265,11 +293,24 @@ class RunningTarget:
             argv = apache.command(self.spec, self.port, *self._apache)
             return start_process(argv, env=env, log_path=self.log_path), offset
         fd = self._listener.fileno()
-        argv = [sys.executable, "-m", "loadtests.target.serve", "--app", self.spec.app]
+        argv = [*_interpreter(self.spec), "--app", self.spec.app]
         argv += ["--server", self.spec.server, "--fd", str(fd), "--host", self.spec.host]
         argv += ["--port", str(self.port), "--threads", str(self.spec.threads)]
         argv += ["--workers", str(self.spec.workers), "--parent-pid", str(os.getpid())]
-        process = start_process(argv, env=env, log_path=self.log_path, pass_fds=(fd,))
+        if self._ready is not None:
+            self._ready.close()
+        self._ready = ready = ReadyPipe()
+        argv += ["--ready-fd", str(ready.child_fd)]
+        try:
+            process = start_process(
+                argv,
+                env=env,
+                cwd=Path(self.spec.cwd) if self.spec.cwd else None,
+                log_path=self.log_path,
+                pass_fds=(fd, ready.child_fd),
+            )
+        finally:
+            ready.parent_side()
         return process, offset
 
     def _log_excerpt(self) -> str:
@@ -377,7 +418,18 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
     # The repo root too, so target_app and loadtests import even when not installed.
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([*spec.pythonpath, str(_REPO_ROOT), *inherited])
+    if spec.python is not None:
+        # The app's venv first; racecheck's packages only for what it lacks (target/boot.py).
+        env[FALLBACK_ENV] = os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))
+        env.pop("VIRTUAL_ENV", None)
     return env
+
+
+def _interpreter(spec: TargetSpec) -> list[str]:
+    """How the server process starts: racecheck's python, or the app's own (via boot)."""
+    if spec.python is None:
+        return [sys.executable, "-m", "loadtests.target.serve"]
+    return [spec.python, "-m", "loadtests.target.boot"]
 
 
 def _connect_host(host: str) -> str:

@@ -22,7 +22,9 @@ from flask import Flask
 from loadtests import defaults
 from loadtests.errors import UsageError
 from loadtests.target import preempt
+from loadtests.target.importguard import forbid_run_at_import
 from loadtests.target.optrace import OpTagMiddleware, Recorder
+from loadtests.target.readiness import signal_ready
 from loadtests.target.tracer import make_preemptor
 from loadtests.target.wsgi import TargetSetupError, load_app, serve
 
@@ -40,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dump: Callable[[], None] | None = None
     try:
         _apply_switch_interval()
+        forbid_run_at_import()
         app = load_app(args.app)
         # After the app is loaded (its import is not the race) and before the server makes
         # its threads (waitress at start-up, werkzeug per connection, gunicorn after fork).
@@ -50,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+        signal_ready(args.ready_fd)  # the launcher's readiness without a request
         serve(
             args.server,
             app,
@@ -116,6 +120,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=defaults.THREADS)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--ready-fd", type=int, default=None, help="written once loaded")
     return parser.parse_args(argv)
 
 

@@ -15,9 +15,10 @@ Every error names the key and what it expects.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from loadtests import defaults
 from loadtests.defaults import MULTIPROCESS_SERVERS, SERVERS, ServerName
 from loadtests.errors import TargetFileError, UsageError
+from loadtests.target import variables
 from loadtests.target.preempt import Preempt
 from loadtests.target.workload import (
     OP_ID,
@@ -59,6 +61,11 @@ class TargetFile:
     env: Mapping[str, str] | None = None
     maximum_requests: int = defaults.MAXIMUM_REQUESTS
     preempt: Preempt | None = None
+    # [[reset]] commands, run in the file's folder before the app starts (run/reset.py).
+    reset_commands: tuple[str, ...] = ()
+    # The app's working directory (default: the file's folder) and its own interpreter.
+    cwd: Path | None = None
+    python: Path | None = None
 
 
 class _Reader:
@@ -112,7 +119,33 @@ def _request(reader: _Reader) -> RequestSpec:
         reader.fail("form", "give form or json, not both")
     if form is not None:
         form = {str(k): str(v) for k, v in form.items()}
-    return RequestSpec(method, path, json=json, form=form)
+    return RequestSpec(method, path, json=json, form=form, headers=_headers(reader))
+
+
+def _headers(reader: _Reader) -> dict[str, str] | None:
+    headers = reader.get("headers", dict)
+    if headers is None:
+        return None
+    for key, value in headers.items():
+        if not isinstance(value, str):
+            reader.fail(f"headers.{key}", f"expected a string, got {value!r}")
+    return dict(headers)
+
+
+def _extracts(reader: _Reader) -> dict[str, Extractor] | None:
+    table = reader.get("extract", dict)
+    if table is None:
+        return None
+    out = {}
+    for name in table:
+        if not variables.NAME.fullmatch(name) or name in variables.RESERVED:
+            reader.fail(f"extract.{name}", "a variable name: letters, digits and _, not op_id")
+        sub = reader.sub("extract", set(table))
+        assert sub is not None
+        out[name] = _extractor(
+            _Reader(reader.path, f"{sub.where}.{name}", table[name], {"json", "regex"})
+        )
+    return out
 
 
 def _read_request(reader: _Reader) -> RequestSpec:
@@ -122,12 +155,16 @@ def _read_request(reader: _Reader) -> RequestSpec:
     path = reader.need("path", str)
     if not path.startswith("/"):
         reader.fail("path", f"must start with '/', got {path!r}")
-    return RequestSpec(method, path)
+    return RequestSpec(method, path, headers=_headers(reader))
 
 
 def _extractor(reader: _Reader) -> Extractor:
     json_path = reader.get("json", str)
     regex = reader.get("regex", str)
+    if json_path is not None and "[" in json_path:
+        # posts[0].likes is JavaScript's spelling; the dotted path indexes with digits.
+        dotted = re.sub(r"\[(\d+)\]", r".\1", json_path)
+        reader.fail("json", f"use a dotted path, e.g. {dotted!r} (digits index arrays)")
     if (json_path is None) == (regex is None):
         # The table itself is at fault, so name it (not "read.read").
         reader.fail("", 'give exactly one of json = "field" or regex = "...(\\\\d+)..."')
@@ -153,20 +190,26 @@ def _matcher(reader: _Reader | None) -> Matcher:
 
 
 def _step(path: Path, where: str, raw: Any, f: str) -> Step:
-    reader = _Reader(path, where, raw, {"method", "path", "form", "json", "ok"})
-    return Step(f, _request(reader), _matcher(reader.sub("ok", {"status", "contains"})))
+    keys = {"method", "path", "form", "json", "ok", "headers", "extract"}
+    reader = _Reader(path, where, raw, keys)
+    return Step(
+        f,
+        _request(reader),
+        _matcher(reader.sub("ok", {"status", "contains"})),
+        extract=_extracts(reader),
+    )
 
 
 def _counter(path: Path, where: str, raw: Any) -> Counter:
-    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply"}
+    keys = {"name", "increment", "ok", "returns", "read", "pid", "reply", "refused"}
     reader = _Reader(path, where, raw, keys)
     name = reader.need("name", str)
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         reader.fail("name", "use 1-64 letters, digits, '_', '.' or '-'")
-    increment = reader.sub("increment", {"method", "path", "form", "json"})
+    increment = reader.sub("increment", {"method", "path", "form", "json", "headers"})
     if increment is None:
         reader.fail("increment", 'is required: { method = "POST", path = "/like" }')
-    read = reader.sub("read", {"method", "path", "json", "regex"})
+    read = reader.sub("read", {"method", "path", "json", "regex", "increments", "headers"})
     if read is None:
         reader.fail("read", 'is required: { method = "GET", path = "/likes", json = "a" }')
     assert increment is not None and read is not None
@@ -180,7 +223,13 @@ def _counter(path: Path, where: str, raw: Any) -> Counter:
             f'expected "written" (the reply carries the value this handler wrote) or '
             f'"reread" (it reads the counter back after writing), got {reply!r}',
         )
+    increments = read.get("increments", int, 0)
+    if increments < 0:
+        read.fail("increments", f"what one read adds to the counter: 0 or more, got {increments}")
+    refused = reader.sub("refused", {"status", "contains"})
     return Counter(
+        read_increments=increments,
+        refused=_matcher(refused) if refused is not None else None,
         name=name,
         increment=_request(increment),
         read=read_request,
@@ -204,8 +253,12 @@ def load(path: Path) -> TargetFile:
         raise TargetFileError(f"{path}: not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
-    _placeholders(path, raw)
-    top = _Reader(path, "file", raw, {"target", "setup", "counters", "teardown"} | EXTRA_TABLES)
+    top = _Reader(
+        path,
+        "file",
+        raw,
+        {"target", "setup", "counters", "teardown", "login", "reset"} | EXTRA_TABLES,
+    )
     target = _Reader(
         path,
         "target",
@@ -222,6 +275,10 @@ def load(path: Path) -> TargetFile:
             "shared_state",
             "name",
             "read_every",
+            "preflight",
+            "session",
+            "cwd",
+            "python",
         }
         | PREEMPT_KEYS
         | EXTRA_TARGET_KEYS,
@@ -278,11 +335,27 @@ def load(path: Path) -> TargetFile:
         _step(path, f"teardown[{i}]", s, "teardown")
         for i, s in enumerate(top.get("teardown", list, []))
     )
+    login = tuple(
+        _step(path, f"login[{i}]", s, "login") for i, s in enumerate(top.get("login", list, []))
+    )
+    session = target.get("session", str, "per-client")
+    if session not in SESSIONS:
+        target.fail("session", f'expected "per-client" or "shared", got {session!r}')
+    _check_placeholders(top, setup, login, counters, teardown)
+    # Then every other string of the file (matchers, elements, echo values, extras).
+    _placeholders(path, raw, PLACEHOLDERS | _extracted(raw))
+    reset_steps, reset_commands = _reset(path, top.get("reset", list, []))
     env = target.get("env", dict)
     for key, value in (env or {}).items():
         # Environment variables are strings; a table or an array there is a mistake.
         if not isinstance(value, str | int | float):
             target.fail(f"env.{key}", f"expected a string (or number), got {value!r}")
+    if read_every and any(c.read_increments for c in counters):
+        target.fail(
+            "read_every",
+            "reads during the load would change the counters they read (read.increments);"
+            " use read_every = 0",
+        )
     workload = Workload(
         name=target.get("name", str, path.stem),
         counters=counters,
@@ -292,6 +365,10 @@ def load(path: Path) -> TargetFile:
         health_path=health,
         read_every=read_every,
         extras=extras,
+        preflight=target.get("preflight", bool, True),
+        login=login,
+        session=session,
+        reset=reset_steps,
     )
     preempt = _preempt(target)
     if preempt is not None and url is not None:
@@ -307,10 +384,88 @@ def load(path: Path) -> TargetFile:
         env={str(k): str(v) for k, v in env.items()} if env else None,
         maximum_requests=maximum_requests,
         preempt=preempt,
+        reset_commands=reset_commands,
+        cwd=_folder(target, "cwd", path),
+        python=_python(target, path, server),
     )
 
 
+def _reset(path: Path, raw: list[Any]) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """[[reset]] entries: each a command = "..." or a request, kept in their two kinds."""
+    steps, commands = [], []
+    for i, entry in enumerate(raw):
+        where = f"reset[{i}]"
+        if isinstance(entry, dict) and "command" in entry:
+            reader = _Reader(path, where, entry, {"command"})
+            command = reader.need("command", str)
+            if not command.strip():
+                reader.fail("command", "is empty; give a shell command, e.g. 'rm -f app.db'")
+            commands.append(command)
+        else:
+            steps.append(_step(path, where, entry, "reset"))
+    return tuple(steps), tuple(commands)
+
+
+def _folder(target: _Reader, key: str, path: Path) -> Path | None:
+    value = target.get(key, str)
+    if value is None:
+        return None
+    folder: Path = (path.resolve().parent / value).resolve()
+    if not folder.is_dir():
+        target.fail(key, f"{folder} is not a folder (relative paths start at the file's folder)")
+    return folder
+
+
+def _python(target: _Reader, path: Path, server: str) -> Path | None:
+    value = target.get("python", str)
+    if value is None:
+        return None
+    if server == "apache":
+        target.fail("python", "mod_wsgi runs the app in Apache's own Python; drop python")
+    if target.get("url", str) is not None:
+        target.fail("python", "runs an app racecheck starts; drop url or python")
+    # Not resolved: a venv's python is a symlink, and following it would leave the venv.
+    python = Path(os.path.normpath(path.resolve().parent / value))
+    if not (python.is_file() and os.access(python, os.X_OK)):
+        target.fail(
+            "python",
+            f"{python} is not an executable file; name the app's interpreter, e.g."
+            ' python = ".venv/bin/python" (relative to the file\'s folder)',
+        )
+    return python
+
+
 PREEMPT_KEYS = {"preempt", "preempt_rate", "preempt_seed", "preempt_modules"}
+SESSIONS = ("per-client", "shared")
+
+
+def _check_placeholders(
+    top: _Reader,
+    setup: tuple[Step, ...],
+    login: tuple[Step, ...],
+    counters: tuple[Counter, ...],
+    teardown: tuple[Step, ...],
+) -> None:
+    """Every ``{name}`` in a request is op_id or a variable some step extracts."""
+    known = set(variables.RESERVED)
+    for step in (*login, *setup):
+        known |= set(step.extract or {})
+    requests = [
+        *((f"login[{i}]", s.request) for i, s in enumerate(login)),
+        *((f"setup[{i}]", s.request) for i, s in enumerate(setup)),
+        *((f"counters[{i}].increment", c.increment) for i, c in enumerate(counters)),
+        *((f"counters[{i}].read", c.read) for i, c in enumerate(counters)),
+        *((f"teardown[{i}]", s.request) for i, s in enumerate(teardown)),
+    ]
+    for where, request in requests:
+        unknown = sorted(variables.placeholders(request) - known)
+        if unknown:
+            top.fail(
+                where,
+                f"uses {{{unknown[0]}}}, which no step extracts; add"
+                f" extract = {{ {unknown[0]} = {{ regex = '...(...)...' }} }} to a [[login]]"
+                " or [[setup]] step before it",
+            )
 
 
 def _preempt(target: _Reader) -> Preempt | None:
@@ -341,21 +496,36 @@ EXTRA_TARGET_KEYS = {"calibrate", "expect"}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _placeholders(path: Path, raw: Any, where: str = "file") -> None:
+def _extracted(raw: Any) -> set[str]:
+    """The variables [[login]] and [[setup]] steps extract (``extract = { name = ... }``)."""
+    names: set[str] = set()
+    if isinstance(raw, Mapping):
+        for table in ("login", "setup"):
+            steps = raw.get(table)
+            for step in steps if isinstance(steps, list) else ():
+                extract = step.get("extract") if isinstance(step, Mapping) else None
+                if isinstance(extract, Mapping):
+                    names |= {str(key) for key in extract}
+    return names
+
+
+def _placeholders(path: Path, raw: Any, known: Set[str], where: str = "file") -> None:
     """Refuse ``{name}`` for any name racecheck does not fill in: it would be sent as is."""
     if isinstance(raw, str):
         for name in _PLACEHOLDER.findall(raw):
-            if name not in PLACEHOLDERS:
-                known = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+            if name not in known:
+                filled = ", ".join("{" + p + "}" for p in sorted(known))
                 raise TargetFileError(
-                    f"{path}: {where}: unknown placeholder {{{name}}}; racecheck fills in {known}"
+                    f"{path}: {where}: unknown placeholder {{{name}}}; racecheck fills in"
+                    f" {filled} (a variable needs extract = {{ {name} = {{ regex = '...' }} }}"
+                    " on a [[login]] or [[setup]] step)"
                 )
     elif isinstance(raw, Mapping):
         for key, value in raw.items():
-            _placeholders(path, value, f"{where}.{key}" if where != "file" else str(key))
+            _placeholders(path, value, known, f"{where}.{key}" if where != "file" else str(key))
     elif isinstance(raw, list):
         for i, value in enumerate(raw):
-            _placeholders(path, value, f"{where}[{i}]")
+            _placeholders(path, value, known, f"{where}[{i}]")
 
 
 def _members(reader: _Reader) -> Members:

@@ -42,6 +42,8 @@ class RequestSpec:
     # The op this request performs, sent as the X-Racecheck-Op header so that the target's
     # --preempt tracer can say which request ran which lines ("": none).
     op_id: str = ""
+    # Extra request headers (a bearer token, "X-CSRFToken": "{csrf}").
+    headers: Mapping[str, str] | None = None
 
     def render(self, op_id: str = "") -> RequestSpec:
         """This request with ``{op_id}`` filled in and the op tagged, ready to send."""
@@ -53,6 +55,7 @@ class RequestSpec:
             _fill(self.json, op_id),
             _fill(self.form, op_id) if self.form is not None else None,
             op_id,
+            _fill(self.headers, op_id) if self.headers is not None else None,
         )
 
 
@@ -122,6 +125,8 @@ class Step:
     request: RequestSpec
     ok: Matcher = field(default_factory=Matcher)
     resolution: Extractor | None = None
+    # Values this step's reply carries for later requests: name -> where (variables.py).
+    extract: Mapping[str, Extractor] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,12 @@ class Counter:
     read_pid: Extractor | None = None
     # What ``returns`` carries: the value this handler wrote, or a re-read (see defaults).
     reply: ReplyKind = defaults.REPLY
+    # How much each ``read`` request itself adds to this counter (a page-visit counter
+    # read from the page it counts: 1); the harness subtracts its own reads.
+    read_increments: int = 0
+    # What a 2xx refusal looks like ("sold out" on a 200 page): then a definite fail.
+    # Without it, a 2xx that does not match ``ok`` is info (it may have taken effect).
+    refused: Matcher | None = None
 
 
 # Placeholders a target file may use in request templates, matchers and echo values
@@ -293,6 +304,22 @@ class Workload:
     # Collections, stocks, plain calls and the errors check (see Extras); none by default.
     extras: Extras = field(default_factory=Extras)
 
+    # One pass of setup, increments and a read before the load (run/preflight.py).
+    preflight: bool = False
+    # Said after a preflight problem (e.g. what --app drives).
+    preflight_hint: str = ""
+    # Steps each load client sends in its own session before its load (a form login).
+    login: tuple[Step, ...] = ()
+    # "per-client": every client its own cookie jar; "shared": one jar for all of them
+    # (one user, many tabs), then [[login]] runs once, in the harness's session.
+    session: str = "per-client"
+    # Filled in by the round after setup, for the load: the variables setup extracted,
+    # and the shared cookie jar (session = "shared"). Not part of the description.
+    # [[reset]] requests, sent first by the round (commands run before the app starts).
+    reset: tuple[Step, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict, compare=False)
+    cookie_jar: Any = field(default=None, compare=False, repr=False)
+
     @property
     def op_names(self) -> tuple[str, ...]:
         """Every op a load client may pick: the counters, then the extras' ops."""
@@ -309,6 +336,11 @@ class Workload:
     def reply(self) -> ReplyKind:
         """ "reread" when any counter's reply re-reads: then equal counts prove nothing."""
         return "reread" if any(c.reply == "reread" for c in self.counters) else defaults.REPLY
+
+    @property
+    def read_increments(self) -> dict[str, int]:
+        """What one read of every counter adds to each (only counters whose read counts)."""
+        return {c.name: c.read_increments for c in self.counters if c.read_increments}
 
     @property
     def choices(self) -> tuple[str, ...]:
