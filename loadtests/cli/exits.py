@@ -15,6 +15,8 @@ from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.errors import HarnessError, RacecheckError, UsageError
 
 T = TypeVar("T")
+# The signals that stop a run the way Ctrl-C does (SIGINT is Python's KeyboardInterrupt).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def run_command(body: Callable[[], T]) -> T:
@@ -38,9 +40,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def handle_signals() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C, so every `finally` that stops a process runs."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Treat SIGTERM and SIGHUP like Ctrl-C, so every `finally` that stops a process runs.
+
+    SIGHUP is what a closing terminal sends: by default it would end racecheck with
+    nothing written and its children running.
+    """
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -31,7 +31,7 @@ from loadtests.target import preempt as preempting
 from loadtests.target.launcher import RunningTarget, start_target
 from loadtests.target.workload import Workload
 
-INTERRUPTED = "stopped by Ctrl-C or SIGTERM"
+INTERRUPTED = "stopped by Ctrl-C or SIGTERM/SIGHUP"
 
 
 class Driver(Protocol):
@@ -185,7 +185,8 @@ def _signals_held() -> Iterator[None]:
         if len(received) > 1:
             raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, hold) for sig in held}
     try:
         yield
     finally:
