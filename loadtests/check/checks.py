@@ -12,6 +12,7 @@ from typing import Any
 
 from loadtests.check.evidence import Evidence
 from loadtests.check.model import CheckSettings, FinalState
+from loadtests.check.respawn import respawned
 from loadtests.check.scan import Scan
 from loadtests.check.verdict import MAX_WITNESSES, CheckResult
 
@@ -224,9 +225,9 @@ RECYCLE_BLIND = ("split-state", "bounds", "counts-within-final")
 def recycled(ev: Evidence) -> CheckResult | None:
     """Server processes were recycled after N requests: name them, never PASS on memory."""
     scan, settings, final = ev.scan, ev.settings, ev.final
-    if not settings.recycle_after:
-        return None
     pids = sorted(set().union(*processes_by_epoch(scan, final).values()))
+    if not settings.recycle_after:
+        return respawned(ev, pids)
     if len(pids) <= 1:
         return None
     if settings.shared_state:

@@ -29,6 +29,7 @@ from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
 from loadtests.target import preempt as preempting
 from loadtests.target.launcher import RunningTarget, start_target
+from loadtests.target.watch import TargetWatch
 from loadtests.target.workload import Workload
 
 INTERRUPTED = "stopped by Ctrl-C or SIGTERM/SIGHUP"
@@ -93,14 +94,20 @@ class _Load:
         nemeses = start_nemeses(
             self.settings, target, round_.harness, url=round_.url, workload=self.plan.workload
         )
+        # The kill-restart nemesis kills the target itself, and says so in the history.
+        watched = target if "kill-restart" not in self.settings.nemesis else None
+        watch = TargetWatch(watched, driver.stop.set)
         try:
             # The load (only) goes through the fault proxy when there is one.
-            driver.run(nemeses.load_url(round_.url), self.plan.workload, self.history)
+            with watch:
+                driver.run(nemeses.load_url(round_.url), self.plan.workload, self.history)
         except KeyboardInterrupt:
             self.interrupted = f"{INTERRUPTED} before the load finished"
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+        if watch.reason is not None:  # the target died: the run is cut short, say why
+            self.interrupted = self.interrupted or watch.reason
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
         # to answer the closing requests.
         short = min(self.settings.timeout, 1.0) if self.interrupted else None
