@@ -92,6 +92,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
+def client_error(exc: BaseException) -> dict[str, Any]:
+    """An op's value when the client itself raised: no status, the error named."""
+    return {"status": None, "error": f"client error: {describe_error(exc)}"}
+
+
 class SessionTransport:
     """A transport over any ``requests.Session``-like object (one per client thread)."""
 
@@ -226,8 +231,13 @@ class Client:
         """Increment counter ``choice`` once; returns the completion op."""
         counter = self.workload.counter(choice)
         invocation = self.history.invoke(self.process, "vote", {"choice": choice}, vote_id)
-        reply = self.transport.send(counter.increment.render(vote_id), self.base_url)
-        op_type, value = self.classify_vote(counter, reply)
+        try:
+            reply = self.transport.send(counter.increment.render(vote_id), self.base_url)
+            op_type, value = self.classify_vote(counter, reply)
+        except Exception as exc:
+            # A reply nobody foresaw (or a bug here) must neither kill the client's
+            # thread nor leave the op open: the vote was sent, its outcome is unknown.
+            op_type, value = "info", client_error(exc)
         value["choice"] = choice
         return self.history.complete(invocation, op_type, value)
 
@@ -276,6 +286,12 @@ class Client:
     def read(self) -> Op:
         """Read every counter's current value (one request per distinct read URL)."""
         invocation = self.history.invoke(self.process, "read", None)
+        try:
+            return self._read(invocation)
+        except Exception as exc:  # as for a vote: recorded as unknown, the thread goes on
+            return self.history.complete(invocation, "info", client_error(exc))
+
+    def _read(self, invocation: Op) -> Op:
         counts: dict[str, int] = {}
         pid: int | None = None
         resolution: int | None = None

@@ -27,6 +27,7 @@ from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
+from loadtests.run.shortfall import shortfall
 from loadtests.target import preempt as preempting
 from loadtests.target.launcher import RunningTarget, start_target
 from loadtests.target.watch import TargetWatch
@@ -108,6 +109,9 @@ class _Load:
             self.gaps = tuple(getattr(driver, "gaps", ()))
         if watch.reason is not None:  # the target died: the run is cut short, say why
             self.interrupted = self.interrupted or watch.reason
+        missing = shortfall(self.settings.votes, self.history.ops())
+        if missing is not None and self.interrupted is None:
+            self.gaps = (*self.gaps, missing)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
         # to answer the closing requests.
         short = min(self.settings.timeout, 1.0) if self.interrupted else None
