@@ -13,6 +13,7 @@ import click
 
 from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.errors import HarnessError, RacecheckError, UsageError
+from loadtests.target.redact import redact_text
 
 T = TypeVar("T")
 # The signals that stop a run the way Ctrl-C does (SIGINT is Python's KeyboardInterrupt).
@@ -24,13 +25,13 @@ def run_command(body: Callable[[], T]) -> T:
     try:
         return body()
     except UsageError as exc:
-        click.secho(f"racecheck: error: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: error: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_USAGE)
     except HarnessError as exc:
-        click.secho(f"racecheck: harness error: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: harness error: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_ERROR)
     except RacecheckError as exc:
-        click.secho(f"racecheck: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_ERROR)
 
 

@@ -22,6 +22,7 @@ from loadtests.errors import LaunchError
 from loadtests.run.rundir import DEFAULT_ROOT
 from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
 from loadtests.target.launcher import ManagedProcess, TargetSpec, start_process, start_target
+from loadtests.target.safety import check_bind_host, reachable_urls
 
 STARTUP_TIMEOUT = 60.0
 
@@ -91,10 +92,10 @@ def _serve(
             _start_locust(args, processes, results, started)
             main = started[0]
             port = wait_for_file(announce, main, STARTUP_TIMEOUT)["web_port"]
-            shown = "127.0.0.1" if web_host in ("", "*", "0.0.0.0") else web_host
+            urls = " and ".join(reachable_urls(web_host, int(str(port))))
             click.echo(
                 f"racecheck: target {spec.describe()} at {target.url}\n"
-                f"racecheck: Locust web UI at http://{shown}:{port}/ (see its Tally tab)"
+                f"racecheck: Locust web UI at {urls} (see its Tally tab)"
                 " — Ctrl-C to stop",
                 err=True,
             )
@@ -149,6 +150,11 @@ def _serve(
     default=None,
     help="Where run directories and logs go [default: reports/].",
 )
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Let --web-host be an interface other than loopback (the UI can start load).",
+)
 @ready_timeout_option
 @click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
 def command(
@@ -164,6 +170,7 @@ def command(
     preempt_seed: int,
     preempt_modules: tuple[str, ...],
     out: Path | None,
+    allow_remote: bool,
     ready_timeout: float,
     locust_options: tuple[str, ...],
 ) -> None:
@@ -187,6 +194,12 @@ def command(
     )
 
     def body() -> int:
+        # Before anything starts: whoever reaches the web UI can aim the load anywhere.
+        check_bind_host(web_host, "Locust's web UI", allow_remote)
+        for flag, what in (("--web-host", "Locust's web UI"), ("--master-bind-host", "the master")):
+            if flag in locust_options[:-1]:  # passed through to Locust: the same rule
+                value = locust_options[locust_options.index(flag) + 1]
+                check_bind_host(value, what, allow_remote)
         with handle_signals():
             return _serve(
                 spec,

@@ -25,6 +25,7 @@ from loadtests.history import History, Op, merge
 from loadtests.report.notes import run_notes
 from loadtests.run.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
+from loadtests.target.redact import redact_url
 from loadtests.target.workload import Workload
 
 
@@ -81,7 +82,8 @@ class Round:
             op = client.step(step)
             if op.type != "ok":
                 self.setup_error = (
-                    f"setup step {step.f!r} was not acknowledged by {self.url}: {op.value}"
+                    f"setup step {step.f!r} was not acknowledged by {redact_url(self.url)}:"
+                    f" {op.value}"
                 )
                 return self.setup_error
         return None
