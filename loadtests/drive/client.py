@@ -25,6 +25,7 @@ import requests
 
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
+from loadtests.drive.redirects import GuardedSession, RedirectRefused
 from loadtests.history import History, Op, OpType, Process
 from loadtests.target.workload import Counter, Extractor, RequestSpec, Step, Workload
 
@@ -117,7 +118,7 @@ class SessionTransport:
                 timeout=(self.timeout.connect, self.timeout.read),
                 allow_redirects=True,
             )
-        except requests.RequestException as exc:
+        except (requests.RequestException, RedirectRefused) as exc:
             return Reply(0, error=describe_error(exc), refused=is_refused(exc))
         return Reply(response.status_code, response.text)
 
@@ -155,9 +156,10 @@ class SessionTransport:
         self.session.close()
 
 
-def new_session(pool_size: int = 4) -> requests.Session:
-    """A Session that never retries: a silent retry could apply a vote twice."""
-    session = requests.Session()
+def new_session(pool_size: int = 4, allow_remote: bool = False) -> requests.Session:
+    """A Session that never retries (a silent retry could apply a vote twice) and
+    follows redirects only where load may go (drive/redirects.py)."""
+    session = GuardedSession(allow_remote)
     # The target is addressed directly: no proxy from the environment, no ~/.netrc
     # credentials. Looking those up is also a third of requests' per-request CPU
     # (it scans os.environ and stats two files on every call), measured by

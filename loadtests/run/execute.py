@@ -73,6 +73,7 @@ def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
         seed=settings.seed,
         timeout=Timeout(read=settings.timeout),
         vote_id_prefix=secrets.token_hex(3),
+        allow_remote=settings.allow_remote,
     )
     return RequestsDriver(load, progress=settings.progress)
 
