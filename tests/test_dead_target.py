@@ -22,9 +22,12 @@ APPS = Path(__file__).parent / "apps"
 VOTES = "3000"
 
 
-def test_a_target_that_exits_mid_run_ends_the_run_unknown_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("driver", ["requests", "locust"])
+def test_a_target_that_exits_mid_run_ends_the_run_unknown_naming_it(
+    tmp_path: Path, driver: str
+) -> None:
     run = racecheck(
-        "run", "--target", str(APPS / "dies_mid_run.toml"), "--votes", VOTES,
+        "run", "--target", str(APPS / "dies_mid_run.toml"), "--votes", VOTES, "--driver", driver,
         out=tmp_path / "run", timeout=COMMAND_TIMEOUT,
     )  # fmt: skip
     assert run.exit_code == 3, run.describe()
