@@ -25,8 +25,9 @@ SECRET = "s3cret-pw"
         ("--web-host", "::"),
         ("--", "--web-host", "0.0.0.0"),  # passed through to Locust: the same rule
         ("--", "--master-bind-host", "*"),
+        ("--", "--web-host=0.0.0.0"),
     ],
-    ids=["web-host", "web-host-v6", "web-host-passed-through", "master-bind-host"],
+    ids=["web-host", "web-host-v6", "web-host-passed-through", "master-bind-host", "equals"],
 )
 def test_the_web_ui_on_every_interface_needs_allow_remote(args: tuple[str, ...]) -> None:
     run = racecheck("locust", "--web-port", "0", *args, timeout=60)

@@ -115,6 +115,22 @@ def _serve(
     return status
 
 
+_BIND_OPTIONS = {"--web-host": "Locust's web UI", "--master-bind-host": "the master"}
+
+
+def _bind_hosts(options: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The hosts that options passed through to Locust would bind, and what each is for."""
+    found = []
+    for index, option in enumerate(options):
+        name, equals, value = option.partition("=")
+        if name not in _BIND_OPTIONS:
+            continue
+        if not equals:
+            value = options[index + 1] if index + 1 < len(options) else ""
+        found.append((value, _BIND_OPTIONS[name]))
+    return found
+
+
 @click.command(
     "locust",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
@@ -196,10 +212,8 @@ def command(
     def body() -> int:
         # Before anything starts: whoever reaches the web UI can aim the load anywhere.
         check_bind_host(web_host, "Locust's web UI", allow_remote)
-        for flag, what in (("--web-host", "Locust's web UI"), ("--master-bind-host", "the master")):
-            if flag in locust_options[:-1]:  # passed through to Locust: the same rule
-                value = locust_options[locust_options.index(flag) + 1]
-                check_bind_host(value, what, allow_remote)
+        for host, what in _bind_hosts(locust_options):  # passed through: the same rule
+            check_bind_host(host, what, allow_remote)
         with handle_signals():
             return _serve(
                 spec,
