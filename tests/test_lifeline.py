@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from support.hygiene import alive, wait_for
 
 from loadtests.target.launcher import group_members
@@ -35,9 +36,16 @@ PARENT = textwrap.dedent(
 )
 
 
-def _start_parent() -> tuple[subprocess.Popen[str], list[int]]:
+# As if racecheck died before it told the keeper about its second child: only the
+# lifeline's token in the child's environment can find it.
+UNTOLD = PARENT.replace(
+    "print(first.pgid", "LIFELINE.release(second.pgid)\nprint(first.pgid"
+).replace("import sys, time", "import sys, time\nfrom loadtests.target.lifeline import LIFELINE")
+
+
+def _start_parent(code: str = PARENT) -> tuple[subprocess.Popen[str], list[int]]:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     assert parent.stdout is not None
     pgids = [int(word) for word in parent.stdout.readline().split()]
@@ -45,8 +53,9 @@ def _start_parent() -> tuple[subprocess.Popen[str], list[int]]:
     return parent, pgids
 
 
-def test_children_die_with_a_sigkilled_parent() -> None:
-    parent, pgids = _start_parent()
+@pytest.mark.parametrize("code", [PARENT, UNTOLD], ids=["held", "untold"])
+def test_children_die_with_a_sigkilled_parent(code: str) -> None:
+    parent, pgids = _start_parent(code)
     try:
         assert wait_for(lambda: len(group_members(pgids[1])) == 3)  # sh and two sleeps
         os.kill(parent.pid, signal.SIGKILL)
@@ -79,7 +88,7 @@ def test_the_keeper_kills_only_what_is_still_held() -> None:
     assert keeper is not None
     # End of file as if racecheck had died: the held group goes, the released one was
     # never signalled again (its pgid may already belong to someone else).
-    LIFELINE._close()
+    LIFELINE._close(clean=False)
     assert wait_for(lambda: not group_members(kept.pgid), timeout=GONE_LIMIT)
     assert kept.wait(GONE_LIMIT) == -signal.SIGKILL
     assert stopped.poll() == -signal.SIGTERM

@@ -14,6 +14,12 @@ exits (a nemesis thread restarts targets), and it reaches the direct child only,
 not gunicorn's workers or Apache's. Why a pipe rather than a keeper polling the
 parent's pid: end-of-file is immediate, and a pid can be reused.
 
+A child forked in the instant before racecheck could tell the keeper its group is
+not in the list. So every child also carries this process's token in its environment
+(``RACECHECK_LIFELINE``, inherited by its own children): after racecheck's death the
+keeper also finds the token's carriers in ``/proc`` and kills their groups, twice, the
+second time after a child caught between fork and exec has had time to exec.
+
 The keeper's own code (:func:`keep`) uses the standard library only: it starts in
 a few milliseconds and imports nothing of racecheck's.
 """
@@ -26,12 +32,17 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _KEEPER_EXIT_WAIT = 5.0
+VARIABLE = "RACECHECK_LIFELINE"
+_BYE = "bye\n"  # a clean close: nothing is being born, nothing to hunt for
+_SECOND_LOOK = 0.5  # seconds: a child caught between fork and exec has exec'd by then
 
 
 class Lifeline:
@@ -42,6 +53,11 @@ class Lifeline:
         self._groups: set[int] = set()
         self._keeper: subprocess.Popen[bytes] | None = None
         self._pipe: int | None = None
+        self.token = _new_token()
+
+    def child_env(self, env: Mapping[str, str] | None) -> dict[str, str]:
+        """The environment for a child: ``env`` (or ours) with this process's token."""
+        return {**(os.environ if env is None else env), VARIABLE: self.token}
 
     def hold(self, pgid: int) -> None:
         """Have ``pgid`` killed if this process dies before it calls :meth:`release`."""
@@ -67,7 +83,7 @@ class Lifeline:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_REPO_ROOT), *_pythonpath()])}
         try:
             self._keeper = subprocess.Popen(
-                [sys.executable, "-m", "loadtests.target.lifeline"],
+                [sys.executable, "-m", "loadtests.target.lifeline", self.token],
                 stdin=read_end,
                 stdout=subprocess.DEVNULL,
                 env=env,
@@ -90,13 +106,16 @@ class Lifeline:
             # One write of under PIPE_BUF bytes per call: atomic, never half a line.
             os.write(self._pipe, lines.encode("ascii"))
         except OSError:  # the keeper died (EPIPE): forget it, the caller starts another
-            self._close()
+            self._close(clean=False)
             return False
         return True
 
-    def _close(self) -> None:
+    def _close(self, clean: bool = True) -> None:
+        """Close our end; ``clean``: say goodbye first, so the keeper hunts for nothing."""
         if self._pipe is not None:
             with contextlib.suppress(OSError):
+                if clean:
+                    os.write(self._pipe, _BYE.encode("ascii"))
                 os.close(self._pipe)
             self._pipe = None
         if self._keeper is not None:
@@ -111,6 +130,11 @@ class Lifeline:
                 os.close(self._pipe)
         self._pipe, self._keeper, self._groups = None, None, set()
         self._lock = threading.Lock()
+        self.token = _new_token()
+
+
+def _new_token() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
 
 
 def _pythonpath() -> list[str]:
@@ -123,13 +147,15 @@ LIFELINE = Lifeline()
 os.register_at_fork(after_in_child=LIFELINE.forget_after_fork)
 
 
-def keep(stream: BinaryIO) -> None:
+def keep(stream: BinaryIO, token: str) -> None:
     """The keeper: follow the held groups until end-of-file, then SIGKILL those left."""
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
     held: set[int] = set()
     for line in stream:
         text = line.strip()
+        if text == _BYE.strip().encode():
+            return  # a clean close: every group was let go of, nothing is being born
         if not text[1:].isdigit():
             continue
         pgid = int(text[1:])
@@ -140,6 +166,26 @@ def keep(stream: BinaryIO) -> None:
         elif text.startswith(b"-"):
             held.discard(pgid)
     _kill_groups(held)
+    _kill_groups(_carriers(token))
+    time.sleep(_SECOND_LOOK)
+    _kill_groups(_carriers(token))
+
+
+def _carriers(token: str) -> set[int]:
+    """Process groups of the live processes whose environment carries ``token``."""
+    needle = f"{VARIABLE}={token}".encode()
+    groups = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                if needle in environ.read().split(b"\0"):
+                    groups.add(os.getpgid(int(entry.name)))
+        except OSError:  # gone while we looked, or not ours to read
+            continue
+    groups.discard(os.getpgrp())
+    return {pgid for pgid in groups if pgid > 1}
 
 
 def _kill_groups(groups: Iterable[int]) -> None:
@@ -151,4 +197,4 @@ def _kill_groups(groups: Iterable[int]) -> None:
 
 
 if __name__ == "__main__":
-    keep(sys.stdin.buffer)
+    keep(sys.stdin.buffer, sys.argv[1])

@@ -157,7 +157,9 @@ def start_process(
     try:
         popen = subprocess.Popen(
             list(argv),
-            env=dict(env) if env is not None else None,
+            # With the lifeline's token, so the keeper finds it even if racecheck dies
+            # before it could say the child exists.
+            env=LIFELINE.child_env(env),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,
