@@ -12,14 +12,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from support.hygiene import alive, wait_for
 
 from loadtests.target.launcher import group_members
-from loadtests.target.lifeline import LIFELINE
-from loadtests.target.processes import start_process
+from loadtests.target.lifeline import Lifeline
 
 GONE_LIMIT = 5.0  # the bound: nothing alive 5 s after racecheck died
 
@@ -70,27 +68,36 @@ def test_children_die_with_a_sigkilled_parent(code: str) -> None:
                 os.killpg(pgid, signal.SIGKILL)
 
 
-def test_a_clean_stop_lets_the_keeper_go(tmp_path: Path) -> None:
-    process = start_process(["sleep", "300"])
-    keeper = LIFELINE._keeper
+def _child(line: Lifeline, *, token: bool) -> subprocess.Popen[bytes]:
+    env = line.child_env(None) if token else dict(os.environ)
+    return subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+
+
+def test_a_clean_stop_lets_the_keeper_go() -> None:
+    line = Lifeline()
+    child = _child(line, token=True)
+    line.hold(child.pid)
+    keeper = line._keeper
     assert keeper is not None and alive(keeper.pid)
-    process.stop(grace=1.0)
+    child.kill()
+    child.wait()
+    line.release(child.pid)
     # Nothing held: the keeper has left (and was reaped), so nothing of ours outlives it.
-    assert LIFELINE._keeper is None
+    assert line._keeper is None
     assert not alive(keeper.pid)
 
 
-def test_the_keeper_kills_only_what_is_still_held() -> None:
-    kept = start_process(["sleep", "300"])
-    stopped = start_process(["sleep", "300"])
-    stopped.stop(grace=1.0)
-    keeper = LIFELINE._keeper
-    assert keeper is not None
-    # End of file as if racecheck had died: the held group goes, the released one was
-    # never signalled again (its pgid may already belong to someone else).
-    LIFELINE._close(clean=False)
-    assert wait_for(lambda: not group_members(kept.pgid), timeout=GONE_LIMIT)
-    assert kept.wait(GONE_LIMIT) == -signal.SIGKILL
-    assert stopped.poll() == -signal.SIGTERM
-    kept.stop()  # reaps it, and lets go of its group
-    assert not LIFELINE._groups
+def test_the_keeper_kills_the_tokens_carriers_and_nothing_else() -> None:
+    line = Lifeline()
+    ours = _child(line, token=True)
+    stranger = _child(line, token=False)  # a process that took over a group id, say
+    try:
+        line.hold(ours.pid)
+        line.hold(stranger.pid)
+        line._close(clean=False)  # end-of-file without goodbye: as if racecheck had died
+        assert ours.wait(GONE_LIMIT) == -signal.SIGKILL
+        assert stranger.poll() is None
+    finally:
+        for child in (ours, stranger):
+            child.kill()
+            child.wait()

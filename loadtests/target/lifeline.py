@@ -1,24 +1,26 @@
-"""Every process group racecheck starts ends when racecheck ends, even by SIGKILL.
+"""Every process racecheck starts ends when racecheck ends, even by SIGKILL.
 
 A SIGKILLed racecheck runs no ``finally``, no atexit hook: its children (Locust
 master and workers firing at a dead port, the web UI, Apache) would run on. So
 the first child racecheck starts also starts a *keeper*: a small process in a
-session of its own that reads, from a pipe, the process groups racecheck holds
-(``+pgid``) and lets go of (``-pgid``). The kernel closes racecheck's end of the
-pipe however racecheck dies; the keeper then reads end-of-file at once and
-SIGKILLs every group still held. A clean exit lets go of every group first, and
-the keeper leaves with nothing to kill.
+session of its own that holds the other end of a pipe. The kernel closes
+racecheck's end however racecheck dies; the keeper then reads end-of-file at once.
+
+Every child carries this process's token in its environment (``RACECHECK_LIFELINE``),
+and so do its own children (gunicorn's workers, Apache's). After racecheck's death
+the keeper finds the token's carriers in ``/proc`` and SIGKILLs their process groups,
+twice, the second time half a second later for a child that was caught between fork
+and exec. A token, not a list of process groups: it also finds a child forked in the
+instant before racecheck could name it, and it never signals a group id that an
+unrelated process has taken over since. racecheck tells the keeper each group it
+starts and lets go of (``+pgid``/``-pgid``, which doubles as a check that the keeper
+still lives); when the last is let go of it says goodbye and the keeper leaves
+without looking.
 
 Why not ``PR_SET_PDEATHSIG``: it fires when the *thread* that forked the child
 exits (a nemesis thread restarts targets), and it reaches the direct child only,
 not gunicorn's workers or Apache's. Why a pipe rather than a keeper polling the
 parent's pid: end-of-file is immediate, and a pid can be reused.
-
-A child forked in the instant before racecheck could tell the keeper its group is
-not in the list. So every child also carries this process's token in its environment
-(``RACECHECK_LIFELINE``, inherited by its own children): after racecheck's death the
-keeper also finds the token's carriers in ``/proc`` and kills their groups, twice, the
-second time after a child caught between fork and exec has had time to exec.
 
 The keeper's own code (:func:`keep`) uses the standard library only: it starts in
 a few milliseconds and imports nothing of racecheck's.
@@ -148,24 +150,12 @@ os.register_at_fork(after_in_child=LIFELINE.forget_after_fork)
 
 
 def keep(stream: BinaryIO, token: str) -> None:
-    """The keeper: follow the held groups until end-of-file, then SIGKILL those left."""
+    """The keeper: wait for end-of-file; unless told goodbye, kill the token's carriers."""
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
-    held: set[int] = set()
     for line in stream:
-        text = line.strip()
-        if text == _BYE.strip().encode():
-            return  # a clean close: every group was let go of, nothing is being born
-        if not text[1:].isdigit():
-            continue
-        pgid = int(text[1:])
-        if pgid <= 1:
-            continue  # never a signal to every process, nor to init's group
-        if text.startswith(b"+"):
-            held.add(pgid)
-        elif text.startswith(b"-"):
-            held.discard(pgid)
-    _kill_groups(held)
+        if line.strip() == _BYE.strip().encode():
+            return  # a clean close: every child was stopped, nothing is being born
     _kill_groups(_carriers(token))
     time.sleep(_SECOND_LOOK)
     _kill_groups(_carriers(token))
