@@ -39,7 +39,10 @@ def test_a_target_that_exits_mid_run_ends_the_run_unknown_naming_it(
     assert "exited with status 3" in run.stderr + run.stdout
     history = run.history()
     votes = [op for op in history if op["f"] == "vote" and op["type"] != "invoke"]
-    assert sum(op["type"] == "ok" for op in votes) == 499  # every answered hit is kept
+    ok = sum(op["type"] == "ok" for op in votes)
+    info = sum(op["type"] == "info" for op in votes)
+    # Hits 1-499 were counted; a reply cut off by the exit is info, never lost.
+    assert ok <= 499 <= ok + info
     assert len(votes) < int(VOTES)  # the load stopped instead of waiting out each vote
 
 
