@@ -9,8 +9,24 @@ turns, they never split the votes between them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from loadtests.check.evidence import Evidence
+from loadtests.check.scan import Scan
 from loadtests.check.verdict import MAX_WITNESSES, CheckResult
+
+
+def pid_witnesses(scan: Scan, pids: list[int]) -> tuple[tuple[Mapping[str, Any], ...], str]:
+    """Each pid that answered, with a vote it acknowledged; and the pids for a sentence."""
+    witnesses = tuple(
+        {"pid": pid, "vote": scan.pid_acks[pid].witness()}
+        if pid in scan.pid_acks
+        else {"pid": pid, "answered": "the final read"}
+        for pid in pids[:MAX_WITNESSES]
+    )
+    shown = ", ".join(map(str, pids[:10])) + (", ..." if len(pids) > 10 else "")
+    return witnesses, shown
 
 
 def respawned(ev: Evidence, pids: list[int]) -> CheckResult | None:
@@ -25,13 +41,7 @@ def respawned(ev: Evidence, pids: list[int]) -> CheckResult | None:
             f"the server process was replaced during the run ({len(pids)} pids answered) and "
             "the state lives outside its memory",
         )
-    witnesses = [
-        {"pid": pid, "vote": scan.pid_acks[pid].witness()}
-        if pid in scan.pid_acks
-        else {"pid": pid, "answered": "the final read"}
-        for pid in pids[:MAX_WITNESSES]
-    ]
-    shown = ", ".join(map(str, pids[:10])) + (", ..." if len(pids) > 10 else "")
+    witnesses, shown = pid_witnesses(scan, pids)
     return CheckResult(
         "recycle",
         "UNKNOWN",
@@ -39,6 +49,6 @@ def respawned(ev: Evidence, pids: list[int]) -> CheckResult | None:
         f"pids answered in turn ({shown}), so a process died (a crashed worker respawned, "
         "see target.log) and each successor started with empty memory; the votes its "
         "predecessors held are gone and this run cannot judge thread safety from the tallies",
-        tuple(witnesses),
+        witnesses,
         len(pids),
     )
