@@ -34,7 +34,7 @@ class Service:
         self.hook = hook  # called with the request number, outside the lock
         self.closed = 0
 
-    def transport(self, timeout: Timeout) -> Service:
+    def transport(self, timeout: Timeout, session: object = None) -> Service:
         return self  # one shared service stands in for every thread's Session
 
     def send(self, request: RequestSpec, base_url: str) -> Reply:

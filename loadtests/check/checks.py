@@ -12,6 +12,7 @@ from typing import Any
 
 from loadtests.check.evidence import Evidence
 from loadtests.check.model import CheckSettings, FinalState
+from loadtests.check.respawn import pid_witnesses, respawned
 from loadtests.check.scan import Scan
 from loadtests.check.verdict import MAX_WITNESSES, CheckResult
 
@@ -224,9 +225,9 @@ RECYCLE_BLIND = ("split-state", "bounds", "counts-within-final")
 def recycled(ev: Evidence) -> CheckResult | None:
     """Server processes were recycled after N requests: name them, never PASS on memory."""
     scan, settings, final = ev.scan, ev.settings, ev.final
-    if not settings.recycle_after:
-        return None
     pids = sorted(set().union(*processes_by_epoch(scan, final).values()))
+    if not settings.recycle_after:
+        return respawned(ev, pids)
     if len(pids) <= 1:
         return None
     if settings.shared_state:
@@ -236,13 +237,7 @@ def recycled(ev: Evidence) -> CheckResult | None:
             f"server processes were recycled after {settings.recycle_after} requests "
             f"({len(pids)} pids answered) and the state lives outside their memory",
         )
-    witnesses = [
-        {"pid": pid, "vote": scan.pid_acks[pid].witness()}
-        if pid in scan.pid_acks
-        else {"pid": pid, "answered": "the final read"}
-        for pid in pids[:MAX_WITNESSES]
-    ]
-    shown = ", ".join(map(str, pids[:10])) + (", ..." if len(pids) > 10 else "")
+    witnesses, shown = pid_witnesses(scan, pids)
     return CheckResult(
         "recycle",
         "UNKNOWN",
@@ -250,7 +245,7 @@ def recycled(ev: Evidence) -> CheckResult | None:
         f"(maximum_requests): {len(pids)} pids answered ({shown}), and each new process "
         "started with empty memory, so the votes its predecessors held are gone and this "
         "run cannot judge thread safety from the tallies",
-        tuple(witnesses),
+        witnesses,
         len(pids),
     )
 

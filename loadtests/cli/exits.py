@@ -13,8 +13,11 @@ import click
 
 from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.errors import HarnessError, RacecheckError, UsageError
+from loadtests.target.redact import redact_text
 
 T = TypeVar("T")
+# The signals that stop a run the way Ctrl-C does (SIGINT is Python's KeyboardInterrupt).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def run_command(body: Callable[[], T]) -> T:
@@ -22,13 +25,13 @@ def run_command(body: Callable[[], T]) -> T:
     try:
         return body()
     except UsageError as exc:
-        click.secho(f"racecheck: error: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: error: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_USAGE)
     except HarnessError as exc:
-        click.secho(f"racecheck: harness error: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: harness error: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_ERROR)
     except RacecheckError as exc:
-        click.secho(f"racecheck: {exc}", err=True, fg="red")
+        click.secho(f"racecheck: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_ERROR)
 
 
@@ -38,9 +41,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def handle_signals() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C, so every `finally` that stops a process runs."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Treat SIGTERM and SIGHUP like Ctrl-C, so every `finally` that stops a process runs.
+
+    SIGHUP is what a closing terminal sends: by default it would end racecheck with
+    nothing written and its children running.
+    """
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

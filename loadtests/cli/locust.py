@@ -22,6 +22,7 @@ from loadtests.errors import LaunchError
 from loadtests.run.rundir import DEFAULT_ROOT
 from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
 from loadtests.target.launcher import ManagedProcess, TargetSpec, start_process, start_target
+from loadtests.target.safety import check_bind_host, reachable_urls
 
 STARTUP_TIMEOUT = 60.0
 
@@ -91,10 +92,10 @@ def _serve(
             _start_locust(args, processes, results, started)
             main = started[0]
             port = wait_for_file(announce, main, STARTUP_TIMEOUT)["web_port"]
-            shown = "127.0.0.1" if web_host in ("", "*", "0.0.0.0") else web_host
+            urls = " and ".join(reachable_urls(web_host, int(str(port))))
             click.echo(
                 f"racecheck: target {spec.describe()} at {target.url}\n"
-                f"racecheck: Locust web UI at http://{shown}:{port}/ (see its Tally tab)"
+                f"racecheck: Locust web UI at {urls} (see its Tally tab)"
                 " — Ctrl-C to stop",
                 err=True,
             )
@@ -112,6 +113,22 @@ def _serve(
     if status is None:
         raise LaunchError("Locust did not stop within 60 s after SIGTERM; it was killed")
     return status
+
+
+_BIND_OPTIONS = {"--web-host": "Locust's web UI", "--master-bind-host": "the master"}
+
+
+def _bind_hosts(options: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The hosts that options passed through to Locust would bind, and what each is for."""
+    found = []
+    for index, option in enumerate(options):
+        name, equals, value = option.partition("=")
+        if name not in _BIND_OPTIONS:
+            continue
+        if not equals:
+            value = options[index + 1] if index + 1 < len(options) else ""
+        found.append((value, _BIND_OPTIONS[name]))
+    return found
 
 
 @click.command(
@@ -157,6 +174,11 @@ def _serve(
     help="A target file (TOML): host its app (after its [[reset]] commands) and swarm its"
     " counters; the Tally tab shows every one.",
 )
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Let --web-host be an interface other than loopback (the UI can start load).",
+)
 @ready_timeout_option
 @click.argument("locust_options", nargs=-1, type=click.UNPROCESSED)
 def command(
@@ -172,6 +194,7 @@ def command(
     preempt_seed: int,
     preempt_modules: tuple[str, ...],
     out: Path | None,
+    allow_remote: bool,
     ready_timeout: float,
     target_file: Path | None,
     locust_options: tuple[str, ...],
@@ -192,6 +215,10 @@ def command(
 
     def body() -> int:
         nonlocal locust_options
+        # Before anything starts: whoever reaches the web UI can aim the load anywhere.
+        check_bind_host(web_host, "Locust's web UI", allow_remote)
+        for host, what in _bind_hosts(locust_options):  # passed through: the same rule
+            check_bind_host(host, what, allow_remote)
         if target_file is not None:
             from loadtests.cli.serve import file_spec_for, given_on_command_line
 

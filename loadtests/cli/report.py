@@ -26,13 +26,27 @@ def rerender(directory: Path) -> list[Path]:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{summary_path} is not valid JSON: {exc}") from exc
-    pages = [
-        render_run(directory / row["run_dir"])
-        for row in summary.get("cells") or ()
-        if (directory / str(row.get("run_dir")) / "result.json").is_file()
-    ]
+    cells = [cell_dir(directory, str(row.get("run_dir"))) for row in summary.get("cells") or ()]
+    pages = [render_run(cell) for cell in cells if (cell / "result.json").is_file()]
     pages.append(render_comparison(directory, summary))
     return pages
+
+
+def cell_dir(comparison: Path, run_dir: str) -> Path:
+    """A cell's run directory, which must lie inside the comparison's folder.
+
+    summary.json is a file anyone may have edited: a ``run_dir`` of ``../../x`` or
+    ``/etc`` would otherwise have racecheck read and write pages wherever it points.
+    """
+    root = comparison.resolve()
+    cell = (comparison / run_dir).resolve()
+    if not cell.is_relative_to(root) or cell == root:
+        raise UsageError(
+            f"{comparison / 'summary.json'} names the cell folder {run_dir!r}, which is not"
+            f" inside {comparison}; racecheck only renders a comparison's own cells."
+            " Fix its run_dir or re-run the comparison"
+        )
+    return cell
 
 
 @click.command("report")

@@ -188,7 +188,9 @@ def file_spec_for(path: Path, **options: Any) -> TargetSpec:
 def _serve(spec: TargetSpec, ready_timeout: float) -> None:
     # SIGTERM unwinds like Ctrl-C, so `docker stop` or a supervisor stops the target
     # too: Python's default for SIGTERM would end us without running any cleanup.
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGHUP (a closing terminal) too.
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in stops}
     try:
         with start_target(spec, ready_timeout=ready_timeout) as target:
             click.echo(format_serving(spec, target.url))
@@ -199,4 +201,5 @@ def _serve(spec: TargetSpec, ready_timeout: float) -> None:
     except KeyboardInterrupt:
         click.echo("racecheck: stopped the target", err=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -26,6 +26,7 @@ import requests
 
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
+from loadtests.drive.redirects import GuardedSession, RedirectRefused
 from loadtests.history import History, Op, OpType, Process
 from loadtests.target.variables import fill as fill_variables
 from loadtests.target.workload import (
@@ -105,6 +106,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
+def client_error(exc: BaseException) -> dict[str, Any]:
+    """An op's value when the client itself raised: no status, the error named."""
+    return {"status": None, "error": f"client error: {describe_error(exc)}"}
+
+
 class SessionTransport:
     """A transport over any ``requests.Session``-like object (one per client thread)."""
 
@@ -125,7 +131,7 @@ class SessionTransport:
                 timeout=(self.timeout.connect, self.timeout.read),
                 allow_redirects=True,
             )
-        except requests.RequestException as exc:
+        except (requests.RequestException, RedirectRefused) as exc:
             return Reply(0, error=describe_error(exc), refused=is_refused(exc))
         return Reply(response.status_code, response.text)
 
@@ -167,9 +173,10 @@ class SessionTransport:
         self.session.close()
 
 
-def new_session(pool_size: int = 4) -> requests.Session:
-    """A Session that never retries: a silent retry could apply a vote twice."""
-    session = requests.Session()
+def new_session(pool_size: int = 4, allow_remote: bool = False) -> requests.Session:
+    """A Session that never retries (a silent retry could apply a vote twice) and
+    follows redirects only where load may go (drive/redirects.py)."""
+    session = GuardedSession(allow_remote)
     # The target is addressed directly: no proxy from the environment, no ~/.netrc
     # credentials. Looking those up is also a third of requests' per-request CPU
     # (it scans os.environ and stats two files on every call), measured by
@@ -254,8 +261,13 @@ class Client:
         """Increment counter ``choice`` once; returns the completion op."""
         counter = self.workload.counter(choice)
         invocation = self.history.invoke(self.process, "vote", {"choice": choice}, vote_id)
-        reply = self.transport.send(self._render(counter.increment, vote_id), self.base_url)
-        op_type, value = self.classify_vote(counter, reply, vote_id)
+        try:
+            reply = self.transport.send(self._render(counter.increment, vote_id), self.base_url)
+            op_type, value = self.classify_vote(counter, reply, vote_id)
+        except Exception as exc:
+            # A reply nobody foresaw (or a bug here) must neither kill the client's
+            # thread nor leave the op open: the vote was sent, its outcome is unknown.
+            op_type, value = "info", client_error(exc)
         value["choice"] = choice
         return self.history.complete(invocation, op_type, value)
 
@@ -323,6 +335,12 @@ class Client:
     def read(self, f: str = "read") -> Op:
         """Read every counter's current value (one request per distinct read URL)."""
         invocation = self.history.invoke(self.process, f, None)
+        try:
+            return self._read(invocation)
+        except Exception as exc:  # as for a vote: recorded as unknown, the thread goes on
+            return self.history.complete(invocation, "info", client_error(exc))
+
+    def _read(self, invocation: Op) -> Op:
         counts: dict[str, int] = {}
         pid: int | None = None
         resolution: int | None = None
@@ -372,8 +390,13 @@ class Client:
         element = fill(collection.element, op_id)
         base = {"collection": collection.name, "element": element}
         invocation = self.history.invoke(self.process, "add", dict(base), op_id)
-        reply = self.transport.send(self._render(collection.add, op_id), self.base_url)
-        op_type, value = self._classify(reply, collection.ok.for_op(op_id), None, collection.echo)
+        try:
+            reply = self.transport.send(self._render(collection.add, op_id), self.base_url)
+            op_type, value = self._classify(
+                reply, collection.ok.for_op(op_id), None, collection.echo
+            )
+        except Exception as exc:  # as for a vote: unknown outcome, the thread goes on
+            return self.history.complete(invocation, "info", {**base, **client_error(exc)})
         if op_type == "ok" and collection.id is not None:
             try:
                 found = collection.id.extract(reply.text, _parse_json(reply.text))
@@ -387,17 +410,25 @@ class Client:
         """Take one from a stock; a "sold out" reply is a definite refusal."""
         base = {"stock": stock.name, "floor": stock.floor}
         invocation = self.history.invoke(self.process, "decrement", dict(base), op_id)
-        reply = self.transport.send(self._render(stock.decrement, op_id), self.base_url)
-        op_type, value = self._classify(reply, stock.ok.for_op(op_id), stock.refused, stock.echo)
+        try:
+            reply = self.transport.send(self._render(stock.decrement, op_id), self.base_url)
+            op_type, value = self._classify(
+                reply, stock.ok.for_op(op_id), stock.refused, stock.echo
+            )
+        except Exception as exc:  # as for a vote: unknown outcome, the thread goes on
+            return self.history.complete(invocation, "info", {**base, **client_error(exc)})
         return self.history.complete(invocation, op_type, {**base, **value})
 
     def call(self, call: Call, op_id: str) -> Op:
         """Send a plain request; its reply is judged by ok, echo and the errors check."""
         expected = fill(call.echo_value, op_id) if call.echo is not None else None
-        start = {"call": call.name, "expect": expected}
+        start = base = {"call": call.name, "expect": expected}
         invocation = self.history.invoke(self.process, "call", start, op_id)
-        reply = self.transport.send(self._render(call.request, op_id), self.base_url)
-        op_type, value = self._classify(reply, call.ok.for_op(op_id), None, call.echo)
+        try:
+            reply = self.transport.send(self._render(call.request, op_id), self.base_url)
+            op_type, value = self._classify(reply, call.ok.for_op(op_id), None, call.echo)
+        except Exception as exc:  # as for a vote: unknown outcome, the thread goes on
+            return self.history.complete(invocation, "info", {**base, **client_error(exc)})
         return self.history.complete(invocation, op_type, {**start, **value})
 
     def _classify(

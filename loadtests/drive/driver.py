@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from loadtests import defaults
-from loadtests.drive.client import Client, Reply, SessionTransport, Timeout
+from loadtests.drive.client import Client, Reply, SessionTransport, Timeout, new_session
 from loadtests.drive.session import log_in, share_jar
 from loadtests.errors import UsageError
 from loadtests.history import History
@@ -41,6 +41,7 @@ class Load:
     seed: int = 0
     timeout: Timeout = field(default_factory=Timeout)
     vote_id_prefix: str = "v"
+    allow_remote: bool = False  # whether a redirect may take the load off loopback
 
     def __post_init__(self) -> None:
         if self.clients < 1:
@@ -108,7 +109,8 @@ class RequestsDriver:
         quota: _Quota,
         barrier: threading.Barrier | None,
     ) -> None:
-        transport = SessionTransport(timeout=self.load.timeout)
+        session = new_session(allow_remote=self.load.allow_remote)
+        transport = SessionTransport(session=session, timeout=self.load.timeout)
         share_jar(transport, workload)  # session = "shared": one cookie jar for every client
         client = Client(transport, url, workload, history, index)
         self._clients[index] = client

@@ -27,11 +27,13 @@ from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
+from loadtests.run.shortfall import shortfall
 from loadtests.target import preempt as preempting
 from loadtests.target.launcher import RunningTarget, start_target
+from loadtests.target.watch import TargetWatch
 from loadtests.target.workload import Workload
 
-INTERRUPTED = "stopped by Ctrl-C or SIGTERM"
+INTERRUPTED = "stopped by Ctrl-C or SIGTERM/SIGHUP"
 
 
 class Driver(Protocol):
@@ -71,6 +73,7 @@ def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
         seed=settings.seed,
         timeout=Timeout(read=settings.timeout),
         vote_id_prefix=secrets.token_hex(3),
+        allow_remote=settings.allow_remote,
     )
     return RequestsDriver(load, progress=settings.progress)
 
@@ -93,15 +96,24 @@ class _Load:
         nemeses = start_nemeses(
             self.settings, target, round_.harness, url=round_.url, workload=self.plan.workload
         )
+        # The kill-restart nemesis kills the target itself, and says so in the history.
+        watched = target if "kill-restart" not in self.settings.nemesis else None
+        watch = TargetWatch(watched, driver.stop.set)
         try:
             # The load (only) goes through the fault proxy when there is one.
             workload = round_.for_load(self.plan.workload)  # setup's variables, shared jar
-            driver.run(nemeses.load_url(round_.url), workload, self.history)
+            with watch:
+                driver.run(nemeses.load_url(round_.url), workload, self.history)
         except KeyboardInterrupt:
             self.interrupted = f"{INTERRUPTED} before the load finished"
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+        if watch.reason is not None:  # the target died: the run is cut short, say why
+            self.interrupted = self.interrupted or watch.reason
+        missing = shortfall(self.settings.votes, self.history.ops())
+        if missing is not None and self.interrupted is None:
+            self.gaps = (*self.gaps, missing)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
         # to answer the closing requests.
         short = min(self.settings.timeout, 1.0) if self.interrupted else None
@@ -193,7 +205,8 @@ def _signals_held() -> Iterator[None]:
         if len(received) > 1:
             raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, hold) for sig in held}
     try:
         yield
     finally:

@@ -28,6 +28,7 @@ from loadtests.run.calibrate import calibrate, initial_read, log_size, record_tr
 from loadtests.run.preflight import PREFLIGHT_FILE, preflight, read_log
 from loadtests.run.rundir import result_dict, write_history, write_result
 from loadtests.stats import summarize
+from loadtests.target.redact import redact_url
 from loadtests.target.workload import Workload
 
 # The history's name for the read before the load (the checks subtract what it saw).
@@ -122,7 +123,8 @@ class Round:
             op = client.step(step)
             if op.type != "ok":
                 self.setup_error = (
-                    f"setup step {step.f!r} was not acknowledged by {self.url}: {op.value}"
+                    f"setup step {step.f!r} was not acknowledged by {redact_url(self.url)}:"
+                    f" {op.value}"
                 )
                 return self.setup_error
         # What the counters hold before the load: the checks judge the difference, so an

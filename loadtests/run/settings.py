@@ -14,6 +14,7 @@ from loadtests import defaults
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, MULTIPROCESS_SERVERS, SERVERS
 from loadtests.errors import UsageError
 from loadtests.target.preempt import Preempt
+from loadtests.target.redact import redact_text, redact_url
 
 
 @dataclass(frozen=True)
@@ -122,4 +123,7 @@ class RunSettings:
         data["nemesis"] = list(self.nemesis)
         data["preempt_modules"] = list(self.preempt_modules)
         data["name"] = self.label
+        if self.target_url is not None:  # the password is for the requests, not the record
+            data["target_url"] = redact_url(self.target_url)
+        data["command"] = redact_text(self.command)
         return data

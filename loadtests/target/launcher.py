@@ -218,6 +218,19 @@ class RunningTarget:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
 
+    def abandon(self) -> None:
+        """The server died on its own and will not be restarted: close the port.
+
+        Connections waiting in the backlog are reset and new ones refused, at once,
+        instead of each waiting out its timeout for a server that is gone.
+        """
+        with self._lock:
+            self._listener.close()
+
+    def log_excerpt(self) -> str:
+        """The last lines the server wrote since it was (last) started, for a message."""
+        return self._log_excerpt()
+
     def kill(self) -> None:
         """SIGKILL the server now; the port stays bound, so restart() can follow."""
         self.process.kill()

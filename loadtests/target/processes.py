@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from loadtests.errors import LaunchError, UsageError
+from loadtests.target.lifeline import LIFELINE
 
 _REAP_TIMEOUT = 5.0  # a SIGKILLed process can still take a moment to be reapable
 
@@ -38,6 +39,8 @@ class ManagedProcess:
         # process group, so from then on we never signal it again.
         self._gone = False
         _LIVE.add(self)
+        # Killed with the group if racecheck dies, even by SIGKILL (see lifeline.py).
+        LIFELINE.hold(self.pgid)
 
     def __repr__(self) -> str:
         return f"<ManagedProcess pid={self.pid} {' '.join(self.argv)[:80]!r}>"
@@ -61,6 +64,7 @@ class ManagedProcess:
         if not pids and self.poll() is not None:
             self._gone = True
             _LIVE.discard(self)
+            LIFELINE.release(self.pgid)
         return pids
 
     def send_signal(self, sig: int) -> None:
@@ -153,7 +157,9 @@ def start_process(
     try:
         popen = subprocess.Popen(
             list(argv),
-            env=dict(env) if env is not None else None,
+            # With the lifeline's token, so the keeper finds it even if racecheck dies
+            # before it could say the child exists.
+            env=LIFELINE.child_env(env),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=log,

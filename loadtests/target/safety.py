@@ -47,3 +47,26 @@ def check_url(url: str, allow_remote: bool = False) -> str:
             "that host and mean to load it"
         )
     return url.rstrip("/")
+
+
+WILDCARD_HOSTS = ("", "*", "0.0.0.0", "::")
+
+
+def check_bind_host(host: str, what: str, allow_remote: bool = False) -> str:
+    """Refuse to listen on a non-loopback interface (``what``: which socket) without opt-in."""
+    if allow_remote or (host not in WILDCARD_HOSTS and is_loopback_host(host)):
+        return host
+    where = "every interface" if host in WILDCARD_HOSTS else host
+    raise UnsafeTargetError(
+        f"refusing to open {what} on {where}: anyone who can reach this machine could use it."
+        " Keep the default 127.0.0.1, or pass --allow-remote if you mean to expose it"
+    )
+
+
+def reachable_urls(host: str, port: int) -> list[str]:
+    """The URLs a socket bound to ``host`` answers at, for people: all of them for a wildcard."""
+    if host not in WILDCARD_HOSTS:
+        shown = f"[{host}]" if ":" in host else host
+        return [f"http://{shown}:{port}/"]
+    names = [socket.gethostname(), "127.0.0.1"]
+    return [f"http://{name}:{port}/" for name in dict.fromkeys(names)]

@@ -32,6 +32,7 @@ from loadtests.swarm.accounting import Collected, MasterLedger, collect, split_q
 from loadtests.swarm.options import RacecheckOptions
 from loadtests.swarm.protocol import RUN_ATTR, STOP_MSG, RunInfo, RunSummary, WorkerFinal
 from loadtests.swarm.tally import tally_rows, verdict_line
+from loadtests.target.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
     from loadtests.swarm.inside.seat import Seat
@@ -114,7 +115,7 @@ class MasterSide:
             "driver": "locust",
             "build": None if options.target else options.build,
             "target_file": str(options.target) if options.target else None,
-            "target_url": self.environment.host,
+            "target_url": redact_url(host) if (host := self.environment.host) else host,
             "expect": options.expect,
             "votes": options.votes,
             "clients": getattr(parsed, "num_users", None),
@@ -122,7 +123,7 @@ class MasterSide:
             "stop_timeout": self.environment.stop_timeout,
             "locust_role": self.node.role,
             "locust_version": locust_version,
-            "command": "locust " + " ".join(sys.argv[1:]),
+            "command": redact_text("locust " + " ".join(sys.argv[1:])),
         }
 
     def _poll_server(self, run: MasterRun) -> None:

@@ -18,6 +18,7 @@ from locust.exception import StopUser
 
 from loadtests.drive.client import Client
 from loadtests.swarm.inside.node import node_of
+from loadtests.swarm.inside.redirects import guard_redirects
 from loadtests.swarm.inside.transport import FastHttpTransport, endpoint_names
 from loadtests.swarm.options import CONNECT_TIMEOUT, DEFAULT_TIMEOUT
 
@@ -42,6 +43,7 @@ class Voter(FastHttpUser):
         self.node = node
         self.ledger = run.ledger
         self.process = run.ledger.new_user()
+        guard_redirects(self.client, run.options.allow_remote)
         self.transport = FastHttpTransport(self.client, endpoint_names(run.workload))
         self.racecheck = Client(
             self.transport, str(self.host), run.workload, run.ledger.history, self.process
