@@ -29,6 +29,9 @@ DRIVER: Final[DriverName] = "requests"
 THREADS: Final = 16  # request threads per server process
 WORKERS: Final = 1  # server processes (gunicorn workers, apache mod_wsgi daemon processes)
 CLIENTS: Final = 32  # concurrent clients of the load
+# The size of a run that gives neither --votes nor --duration: a few seconds on a laptop,
+# and enough for the unlocked build's default window to lose votes (median: 6 votes in).
+VOTES: Final = 3000
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
 CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection
@@ -124,6 +127,7 @@ __all__ = [
     "SERVERS",
     "THREADS",
     "TIMEOUT",
+    "VOTES",
     "WORKERS",
     "Build",
     "DriverName",

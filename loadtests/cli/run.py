@@ -61,7 +61,12 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     show_default=True,
     help="Concurrent clients (threads or Locust users).",
 )
-@click.option("--votes", type=click.IntRange(min=1), default=None, help="Total votes to send.")
+@click.option(
+    "--votes",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Total votes to send [default: {defaults.VOTES:,} unless --duration is given].",
+)
 @click.option(
     "--duration",
     type=click.FloatRange(min=0, min_open=True),
