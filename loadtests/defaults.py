@@ -43,6 +43,8 @@ HARNESS_TIMEOUT: Final = 10.0
 # that a later tally hides.
 READ_EVERY: Final = 0
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
+# Seconds between the progress lines a run prints when its output is not a terminal (CI).
+PROGRESS_EVERY: Final = 3.0
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
 # Servers that run several processes, each with its own memory (--workers > 1).
 MULTIPROCESS_SERVERS: Final[tuple[ServerName, ...]] = ("gunicorn", "apache")
@@ -118,6 +120,7 @@ __all__ = [
     "PREEMPT_TRACE_LINES_PER_REQUEST",
     "PREEMPT_TRACE_MAX_LINES",
     "PROCESSES",
+    "PROGRESS_EVERY",
     "READY_TIMEOUT",
     "READ_EVERY",
     "REFERENCE_APP",

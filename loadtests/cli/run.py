@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from loadtests import defaults
 from loadtests.check.exitcodes import EXIT_UNKNOWN, exit_code_for
+from loadtests.cli.console import pipe_say, stdout_console
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
@@ -22,10 +22,11 @@ from loadtests.run.settings import RunSettings
 
 def print_result(result: dict[str, object], run_dir: Path) -> None:
     """The summary a person (or a CI log) reads at the end of a run."""
-    console = Console(stderr=False)
+    console = stdout_console()
     console.print(counts_table(result))
     console.print(checks_table(result))
-    console.print(verdict_line(result, str(run_dir)))
+    # soft_wrap: the verdict stays one line, for a person and for grep alike.
+    console.print(verdict_line(result, str(run_dir)), soft_wrap=True)
     for note in result.get("notes") or ():  # type: ignore[attr-defined]
         console.print(f"note: {note}", style="yellow", markup=False)
 
@@ -151,7 +152,7 @@ def run_cmd(**options: object) -> None:
         )
         with handle_signals():
             try:
-                outcome = execute(settings)
+                outcome = execute(settings, say=pipe_say())
             except KeyboardInterrupt:
                 # Only before the run began (or on a second signal while it was being
                 # written): execute() itself turns an interrupted run into a verdict.

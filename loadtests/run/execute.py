@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -23,6 +23,7 @@ from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
 from loadtests.history import History
+from loadtests.run import watch
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
@@ -120,8 +121,13 @@ class _Load:
         )
 
 
-def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
-    """Do one run end to end and write its directory. Never leaves a process behind."""
+def execute(
+    settings: RunSettings, the_plan: Plan | None = None, say: watch.Say | None = None
+) -> RunOutcome:
+    """Do one run end to end and write its directory. Never leaves a process behind.
+
+    ``say``, when given, hears a start line and a progress line every few seconds.
+    """
     the_plan = the_plan or plan(settings)
     run_dir = new_run_dir(settings.label, out=settings.out)
     load = _Load(settings, the_plan, run_dir)
@@ -147,7 +153,10 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
             url = target.url if target is not None else the_plan.url
             assert url is not None
             round_ = Round(url, the_plan.workload, run_dir, settings.timeout)
-            load.drive(round_, target)
+            if say is not None:
+                say(watch.start_line(settings, the_plan, url, str(run_dir)))
+            with watch.ticking(say, _snapshots(settings, load.history, round_)):
+                load.drive(round_, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.
         load.interrupted = load.interrupted or INTERRUPTED
@@ -166,6 +175,15 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
             load.history.ops(), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
+
+
+def _snapshots(
+    settings: RunSettings, history: History, round_: Round
+) -> Callable[[float], watch.Snapshot | None]:
+    """Where progress comes from: the growing history, or (Locust) the server's tally."""
+    if settings.driver == "locust":
+        return lambda seconds: watch.from_tally(round_.peek(), seconds)
+    return lambda seconds: watch.from_history(history, seconds)
 
 
 @contextlib.contextmanager
