@@ -15,6 +15,7 @@ from typing import Final, Literal, get_args
 Build = Literal["locked", "unlocked", "sqlite", "naive"]
 BUILDS: Final[tuple[Build, ...]] = get_args(Build)
 MAX_RACE_WINDOW: Final = 60.0
+RACE_WINDOW: Final = 0.0  # the reference app's window when none is given (a bare yield)
 ServerName = Literal["werkzeug", "waitress", "gunicorn", "apache"]
 SERVERS: Final[tuple[ServerName, ...]] = get_args(ServerName)
 DriverName = Literal["requests", "locust"]
@@ -121,6 +122,7 @@ __all__ = [
     "PREEMPT_TRACE_MAX_LINES",
     "PROCESSES",
     "PROGRESS_EVERY",
+    "RACE_WINDOW",
     "READY_TIMEOUT",
     "READ_EVERY",
     "REFERENCE_APP",

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from loadtests import defaults
 from loadtests.check.checker import CheckSettings
 from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
@@ -29,7 +30,7 @@ from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
 from loadtests.target import preempt as preempting
-from loadtests.target.launcher import RunningTarget, start_target
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 from loadtests.target.workload import Workload
 
 INTERRUPTED = "stopped by Ctrl-C or SIGTERM"
@@ -136,6 +137,7 @@ def execute(
     run_settings["preemption"] = preempting.settings_dict(
         planned.preempt if planned else None, planned.app if planned else None
     )
+    run_settings["effective"] = effective(planned)
     round_: Round | None = None
     try:
         with contextlib.ExitStack() as stack:
@@ -175,6 +177,20 @@ def execute(
             load.history.ops(), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
+
+
+def effective(spec: TargetSpec | None) -> dict[str, Any]:
+    """What the options left unset became, for the report: the target's real shape."""
+    if spec is None:  # --target-url: a server racecheck did not start
+        return {}
+    window = spec.env.get("RACECHECK_RACE_WINDOW")
+    reference = spec.app == defaults.REFERENCE_APP
+    return {
+        "server": spec.server,
+        "threads": spec.threads,
+        "workers": spec.workers,
+        "race_window": float(window) if window else defaults.RACE_WINDOW if reference else None,
+    }
 
 
 def _snapshots(
