@@ -176,6 +176,8 @@ def test_run_matrix_writes_summary_and_pages(
     assert (tmp_path / "cmp" / row["report"]).is_file()
     html = (tmp_path / "cmp" / "index.html").read_text()
     assert "All 3 cells got their expected verdict" in html
+    # The banner judges the comparison, not an app: no big PASS above a build's lost votes.
+    assert 'big">ALL AS EXPECTED</span>' in html and 'big">PASS</span>' not in html
     assert 'href="unlocked-waitress/index.html"' in html
     assert html.count("<svg") == 3
     assert "could not be drawn" not in html

@@ -96,6 +96,11 @@ def _status(summary: Mapping[str, Any]) -> tuple[str, str]:
     return "FAIL", f"{good} of {planned} cells got their expected verdict"
 
 
+# The comparison's banner names what it judges (did every cell get its expected verdict?),
+# so a green word above a build that lost votes does not read as "the app passed".
+META_LABEL = {"PASS": "ALL AS EXPECTED", "FAIL": "NOT AS EXPECTED", "UNKNOWN": "INTERRUPTED"}
+
+
 def render_comparison(directory: Path, summary: Mapping[str, Any]) -> Path:
     """Write ``directory/index.html`` for a comparison from its summary.json content."""
     rows = list(summary.get("cells") or [])
@@ -137,6 +142,7 @@ def render_comparison(directory: Path, summary: Mapping[str, Any]) -> Path:
         "compare.html",
         summary=summary,
         status=status,
+        meta_label=META_LABEL.get(status, status),
         title=title,
         rows=table,
         lesson=lesson(rows),
