@@ -3,7 +3,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps: the demo, bench and soak need only racecheck's runtime dependencies;
+# test and lint also need the dev extras (pytest, playwright, schemathesis, mypy...).
+# `make test` after `make demo` finds no dev stamp and installs the extras.
+STAMP  := $(VENV)/.installed-runtime
+DEV    := $(VENV)/.installed-dev
 APACHE := $(VENV)/.installed-apache
 
 .PHONY: demo test lint bench bench-full bench-profile soak venv clean
@@ -11,15 +15,23 @@ APACHE := $(VENV)/.installed-apache
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
 
-venv: $(STAMP)
+# The dev extras include the runtime: one install refreshes both stamps.
+$(DEV): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $(DEV)
+
+## venv: the environment with the dev extras (what test and lint use)
+venv: $(DEV)
 
 # mod_wsgi for the Apache tests: it compiles against apache2-dev (apt), so it is an
 # extra that only `make test` asks for; demo and bench work without it. Outside CI a
 # failed build only warns (those tests then skip, saying why); in CI it stops here.
-$(APACHE): $(STAMP)
+$(APACHE): $(DEV)
 	@if $(BIN)/pip install --quiet -e '.[dev,apache]'; then touch $(APACHE); \
 	elif [ "$$CI" = true ]; then echo "mod_wsgi did not build: apt-get install apache2 apache2-dev" >&2; exit 1; \
 	else echo "warning: mod_wsgi not installed (apt-get install apache2 apache2-dev); the Apache tests will skip" >&2; fi
@@ -29,10 +41,10 @@ demo: $(STAMP)
 	$(BIN)/racecheck compare --quick
 
 ## test: lint, type-check, then the whole pytest suite (unit, end-to-end, browser)
-test: $(STAMP) $(APACHE) lint
+test: $(DEV) $(APACHE) lint
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

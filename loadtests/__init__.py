@@ -1,4 +1,4 @@
-"""racecheck: prove whether a Flask app is thread-safe under real load.
+"""racecheck: test a Flask app for thread-safety under real load, and prove the races it finds.
 
 The public API, for scripts and tests (everything else in the package is internal
 and may change)::

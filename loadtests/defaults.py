@@ -15,6 +15,7 @@ from typing import Final, Literal, get_args
 Build = Literal["locked", "unlocked", "sqlite", "naive"]
 BUILDS: Final[tuple[Build, ...]] = get_args(Build)
 MAX_RACE_WINDOW: Final = 60.0
+RACE_WINDOW: Final = 0.0  # the reference app's window when none is given (a bare yield)
 ServerName = Literal["werkzeug", "waitress", "gunicorn", "apache"]
 SERVERS: Final[tuple[ServerName, ...]] = get_args(ServerName)
 DriverName = Literal["requests", "locust"]
@@ -29,6 +30,9 @@ DRIVER: Final[DriverName] = "requests"
 THREADS: Final = 16  # request threads per server process
 WORKERS: Final = 1  # server processes (gunicorn workers, apache mod_wsgi daemon processes)
 CLIENTS: Final = 32  # concurrent clients of the load
+# The size of a run that gives neither --votes nor --duration: a few seconds on a laptop,
+# and enough for the unlocked build's default window to lose votes (median: 6 votes in).
+VOTES: Final = 3000
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
 CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection
@@ -46,6 +50,8 @@ READ_EVERY: Final = 0
 CALIBRATE: Final = 24
 MAX_CALIBRATE: Final = 1000
 READY_TIMEOUT: Final = 30.0  # seconds a started target has to answer its readiness probe
+# Seconds between the progress lines a run prints when its output is not a terminal (CI).
+PROGRESS_EVERY: Final = 3.0
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
 # Servers that run several processes, each with its own memory (--workers > 1).
 MULTIPROCESS_SERVERS: Final[tuple[ServerName, ...]] = ("gunicorn", "apache")
@@ -123,6 +129,8 @@ __all__ = [
     "PREEMPT_TRACE_LINES_PER_REQUEST",
     "PREEMPT_TRACE_MAX_LINES",
     "PROCESSES",
+    "PROGRESS_EVERY",
+    "RACE_WINDOW",
     "READY_TIMEOUT",
     "READ_EVERY",
     "REFERENCE_APP",
@@ -132,6 +140,7 @@ __all__ = [
     "SERVERS",
     "THREADS",
     "TIMEOUT",
+    "VOTES",
     "WORKERS",
     "Build",
     "DriverName",

@@ -13,9 +13,11 @@ available in any test without an import::
 
 ``racecheck_run`` takes the options of ``racecheck run`` (as RunSettings
 fields: ``build``, ``server``, ``driver``, ``clients``, ``votes`` or
-``duration``, ``app``, ``target_file``, ``target_url``, ``expect``...) and
-writes each run directory under the test's tmp_path, or under
-``--racecheck-out DIR`` to keep them (e.g. as CI artifacts).
+``duration`` (neither: the CLI's default size), ``app``, ``target_file``,
+``target_url``, ``expect``...) and writes each run directory under the test's
+tmp_path, or under ``--racecheck-out DIR`` to keep them (e.g. as CI artifacts).
+An unknown keyword or a bad value raises :class:`RacecheckRunError`, phrased
+in keywords, not in CLI flags.
 
 This module is loaded into every pytest session: it imports nothing heavy at
 the top (and never locust).
@@ -23,6 +25,7 @@ the top (and never locust).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
@@ -36,10 +39,49 @@ from loadtests.defaults import ServerName
 
 if TYPE_CHECKING:
     from loadtests.run.execute import RunOutcome
+    from loadtests.run.settings import RunSettings
     from loadtests.target.launcher import RunningTarget, TargetSpec
     from loadtests.target.preempt import Preempt
 
-__all__ = ["assert_verdict"]
+__all__ = ["RacecheckRunError", "assert_verdict"]
+
+# What assert_verdict accepts, case-insensitive: the verdicts, and the CLI's --expect words
+# (pass is PASS, violation is FAIL: the race proven).
+_VERDICTS = ("PASS", "FAIL", "UNKNOWN", "ERROR")
+_EXPECT_WORDS = {"pass": "PASS", "violation": "FAIL"}
+# The fields of RunSettings that the plugin fills itself or that only the CLI sets.
+_INTERNAL = frozenset({"command", "progress"})
+# CLI flags whose keyword is not the flag's name with underscores.
+_FLAG_KEYWORDS = {"target": "target_file"}
+
+
+class RacecheckRunError(ValueError):
+    """racecheck_run or assert_verdict was given a keyword or value it cannot use."""
+
+
+def _keywords_of(message: str) -> str:
+    """A settings error phrased in keywords: ``--votes N`` is ``votes=N``, ``--app`` is ``app``."""
+
+    def keyword(match: re.Match[str]) -> str:
+        name = match.group(1)
+        name = _FLAG_KEYWORDS.get(name, name.replace("-", "_"))
+        return f"{name}={match.group(2)}" if match.group(2) else name
+
+    return re.sub(r"--([a-z][a-z-]*)(?: ([A-Z]+)\b)?", keyword, message)
+
+
+def _expected_status(expected: str) -> str:
+    """The verdict that ``expected`` names (PASS, FAIL, ... or pass/violation), any case."""
+    word = expected.strip()
+    if word.upper() in _VERDICTS:
+        return word.upper()
+    if word.lower() in _EXPECT_WORDS:
+        return _EXPECT_WORDS[word.lower()]
+    raise RacecheckRunError(
+        f"assert_verdict: unknown verdict {expected!r}; give one of "
+        f"{', '.join(_VERDICTS)} or, as --expect spells them, {' or '.join(_EXPECT_WORDS)} "
+        "(any case)"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,7 +96,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def assert_verdict(outcome: RunOutcome, expected: str = "PASS") -> None:
-    """Fail, with the reason, each check and the run directory, unless the verdict is expected."""
+    """Fail, with the reason, each check and the run directory, unless the verdict is expected.
+
+    ``expected`` is a verdict (PASS, FAIL, UNKNOWN, ERROR) or a word of the CLI's
+    ``--expect`` (pass, violation), in any case.
+    """
+    expected = _expected_status(expected)
     verdict = outcome.verdict
     if verdict.status == expected:
         return
@@ -162,7 +209,6 @@ def _preemption(preempt: bool | float) -> Preempt | None:
 def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., RunOutcome]:
     """A function that does one run (``racecheck run``'s options) and returns its outcome."""
     from loadtests.run.execute import execute
-    from loadtests.run.settings import RunSettings
 
     root = _run_root(request, tmp_path)
     count = 0
@@ -173,6 +219,25 @@ def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..
         settings.setdefault("progress", False)
         settings.setdefault("out", root / f"run-{count}")
         settings.setdefault("command", f"pytest {request.node.nodeid}")
-        return execute(RunSettings(**settings))
+        return execute(_settings(settings))
 
     return run
+
+
+def _settings(keywords: Mapping[str, Any]) -> RunSettings:
+    """RunSettings from racecheck_run's keywords; errors name keywords, not CLI flags."""
+    from loadtests.errors import UsageError
+    from loadtests.run.settings import RunSettings
+
+    fields = {f.name for f in dataclasses.fields(RunSettings)}
+    unknown = sorted(set(keywords) - fields)
+    if unknown:
+        valid = ", ".join(sorted(fields - _INTERNAL))
+        raise RacecheckRunError(
+            f"racecheck_run: unknown keyword {', '.join(map(repr, unknown))}; "
+            f"valid keywords: {valid}"
+        )
+    try:
+        return RunSettings(**keywords)
+    except UsageError as exc:
+        raise RacecheckRunError(f"racecheck_run: {_keywords_of(str(exc))}") from None

@@ -24,7 +24,7 @@ from support.cli import TAG_VARIABLE, racecheck, tagged_processes
 from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 
 USAGE = [
-    (["--votes", "10", "--duration", "1"], "give exactly one of --votes N or --duration"),
+    (["--votes", "10", "--duration", "1"], "give one of --votes N or --duration SECONDS, not both"),
     (
         ["--build", "locked", "--server", "waitress", "--workers", "2", "--votes", "10"],
         "--workers > 1 needs --server gunicorn",

@@ -176,11 +176,14 @@ def test_run_matrix_writes_summary_and_pages(
     assert (tmp_path / "cmp" / row["report"]).is_file()
     html = (tmp_path / "cmp" / "index.html").read_text()
     assert "All 3 cells got their expected verdict" in html
+    # The banner judges the comparison, not an app: no big PASS above a build's lost votes.
+    assert 'big">ALL AS EXPECTED</span>' in html and 'big">PASS</span>' not in html
     assert 'href="unlocked-waitress/index.html"' in html
     assert html.count("<svg") == 3
     assert "could not be drawn" not in html
     assert "The unlocked build under waitress lost 37 of 1,000 acknowledged votes." in html
-    assert "800 votes/s with it, 900 without (11% slower)" in html
+    # One run per cell is no measure of the lock's cost: no percentage, a pointer to bench.
+    assert "slower" not in html and "racecheck bench --only lock" in html
 
 
 def test_a_cell_that_misses_its_verdict_fails_the_comparison(

@@ -14,6 +14,7 @@ PACKAGE = Path(defaults.__file__).parent
 def test_the_harness_and_the_reference_app_agree_on_builds_and_windows() -> None:
     assert defaults.BUILDS == target_app.config.BUILDS
     assert defaults.MAX_RACE_WINDOW == target_app.config.MAX_RACE_WINDOW
+    assert target_app.config.DEFAULTS["RACE_WINDOW"] == defaults.RACE_WINDOW
 
 
 def test_no_module_spells_a_domain_of_its_own() -> None:

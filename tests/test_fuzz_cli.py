@@ -412,7 +412,7 @@ def bad_command_lines(draw: st.DrawFn) -> tuple[list[str], set[str]]:
         values, said = BAD[flag]
         options.append(([] if flag == "EXTRA" else [flag]) + draw(st.sampled_from(values)))
         names |= said
-    if len(amount) != 2:  # none, or both: that is a mistake of its own
+    if len(amount) == 4:  # both: a mistake of its own (neither is the default size)
         names |= {"--votes", "--duration"}
     shuffled = draw(st.permutations(options))
     return ["run", *(arg for option in shuffled for arg in option)], names

@@ -142,7 +142,7 @@ def parse_junit(run_dir: Path) -> tuple[ET.Element, list[ET.Element]]:
     root = ET.parse(run_dir / "junit.xml").getroot()
     assert root.tag == "testsuites"
     (suite,) = root
-    return suite, list(suite)
+    return suite, suite.findall("testcase")
 
 
 def test_junit_has_one_testcase_per_check_with_failures(tmp_path: Path) -> None:
@@ -162,6 +162,34 @@ def test_junit_has_one_testcase_per_check_with_failures(tmp_path: Path) -> None:
     assert "r-2" in (failure.text or "")  # the witnesses are in the body
     failures = sum(c["status"] in ("FAIL", "UNKNOWN") for c in result["checks"])
     assert suite.get("failures") == str(failures) and failures >= 2
+
+
+def test_junit_of_an_expected_violation_has_no_failing_case(tmp_path: Path) -> None:
+    """--expect violation and a proven race: the step exits 0, and so does its junit."""
+    run_dir = saved_run(tmp_path, racy_history(), final_state(2, 1), expect="violation")
+    result = read_result(run_dir)
+    assert result["verdict"] == "FAIL" and result["as_expected"] and result["exit_code"] == 0
+    suite, cases = parse_junit(run_dir)
+    assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    assert not [c.get("name") for c in cases if c.find("failure") is not None]
+    proof = next(c for c in cases if c.get("name") == "unique-counts").find("system-out")
+    assert proof is not None and "FAIL, as --expect violation asked" in (proof.text or "")
+    assert "r-2" in (proof.text or "")  # the witnesses are still there
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties == {"verdict": "FAIL", "expected": "violation", "as_expected": "True"}
+
+
+def test_junit_of_an_expected_violation_not_provoked_fails_the_expectation(
+    tmp_path: Path,
+) -> None:
+    history = History()
+    for n in range(3):
+        inv = history.invoke(n, "vote", {"choice": "yes"}, f"p-{n}")
+        history.complete(inv, "ok", {"choice": "yes", "count": n + 1, "pid": PID})
+    run_dir = saved_run(tmp_path, history, final_state(3, 0), expect="violation")
+    suite, cases = parse_junit(run_dir)
+    failing = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert failing == ["expectation"] and suite.get("failures") == "1"
 
 
 def test_junit_marks_errors_and_skips() -> None:
@@ -188,7 +216,7 @@ def test_junit_marks_errors_and_skips() -> None:
         "1",
         "1",
     )
-    tags = {case.get("name"): [child.tag for child in case] for case in suite}
+    tags = {case.get("name"): [child.tag for child in case] for case in suite.iter("testcase")}
     assert tags == {"a": [], "b": ["error"], "c": ["skipped"], "d": ["failure"]}
     error = suite.find("testcase[@name='b']/error")
     assert error is not None and error.get("message") == "harness broke"

@@ -244,8 +244,15 @@ def _lock_cost_on(
             )
             rounds.append(results)
     summary = summarize_rounds(("locked", "unlocked"), rounds, baseline="unlocked")
+    # The range over rounds, beside the median: one pair of runs on a shared machine
+    # can say 5% or 48%, so the spread is part of the answer.
+    ratios = [r["locked"].rate / r["unlocked"].rate for r in rounds if r["unlocked"].rate]
     return {
         "locked_rate": summary["tools"]["locked"]["rate_median"],
         "unlocked_rate": summary["tools"]["unlocked"]["rate_median"],
         "locked_vs_unlocked": summary["ratios"]["locked_vs_unlocked"],
+        "locked_vs_unlocked_range": [round(min(ratios), 2), round(max(ratios), 2)]
+        if ratios
+        else None,
+        "rounds": len(rounds),
     }

@@ -303,9 +303,11 @@ def format_table(results: dict[str, Any]) -> str:
         if isinstance(row, dict) and "skipped" in row:
             lines.append(f"lock cost {server:<24} not measured: {row['skipped']}")
         if isinstance(row, dict) and "locked_vs_unlocked" in row:
+            spread = row.get("locked_vs_unlocked_range")
+            rounds = f", {spread[0]}-{spread[1]} over {row['rounds']} rounds" if spread else ""
             lines.append(
                 f"lock cost {server:<24} locked/unlocked {row['locked_vs_unlocked']} "
-                f"({row['locked_rate']}/s vs {row['unlocked_rate']}/s)"
+                f"({row['locked_rate']}/s vs {row['unlocked_rate']}/s{rounds})"
             )
     for server, row in sections.get("preempt", {}).items():
         for by_rate in row.get("by_rate", ()) if isinstance(row, dict) else ():

@@ -246,7 +246,9 @@ def unique_counts(ev: Evidence) -> CheckResult:
         )
     if scan.collision_total:
         witnesses = [
-            {"count": a.count, "votes": [a.witness(), b.witness()]} for a, b in scan.collisions
+            # The choice too: a report groups and labels collisions without the history.
+            {"count": a.count, "choice": choice, "votes": [a.witness(), b.witness()]}
+            for (a, b), choice in zip(scan.collisions, scan.collision_choices, strict=True)
         ]
         return CheckResult(
             "unique-counts",

@@ -50,6 +50,7 @@ class Scan:
     duplicate_ids: list[str] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
     collisions: list[tuple[Ack, Ack]] = field(default_factory=list)
+    collision_choices: list[str] = field(default_factory=list)  # the choice of each, in order
     collision_total: int = 0
     collisions_by_choice: dict[str, int] = field(default_factory=dict)
     acks_with_count: int = 0
@@ -287,6 +288,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             if len(result.collisions) < MAX_WITNESSES:
                 ack = Ack(vote_id, process, invoke_ns, time_ns, count, pid, resolution_id)
                 result.collisions.append((_stored_ack(store, first, count, resolution_id), ack))
+                result.collision_choices.append(choice)
         if limit is not None and count > limit and (read_ns is None or time_ns < read_ns):
             result.above_final_total += 1
             if len(result.above_final) < MAX_WITNESSES:

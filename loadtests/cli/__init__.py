@@ -15,7 +15,10 @@ from loadtests.cli.exits import run_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="racecheck")
 def main() -> None:
-    """Prove whether a Flask app is thread-safe under real load.
+    """Test whether a Flask app is thread-safe under real load; prove it when it is not.
+
+    A FAIL is proof (the votes that collided, as witnesses); a PASS is evidence
+    under the load that was run, not proof of thread-safety.
 
     Exit codes: 0 PASS (or the expected outcome), 1 FAIL, 2 usage error,
     3 UNKNOWN, 4 ERROR.

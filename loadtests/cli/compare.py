@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loadtests import defaults
+from loadtests.cli.console import stdout_console
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
@@ -298,7 +299,7 @@ def command(
             quick=quick,
             targets=tuple(_target(t) for t in targets),
         )
-        console = Console(highlight=False)
+        console = stdout_console()
         cells = matrix.cells()
         header = Text("racecheck compare", style="bold")
         header.append(f": {len(cells)} cells, {matrix.describe_load()} each\n  ")

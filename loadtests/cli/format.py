@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -76,4 +77,5 @@ def verdict_line(result: Mapping[str, Any], run_dir: str) -> Text:
     if result.get("reason"):
         line.append(f" — {result['reason']}")
     line.append(f"\nrun directory: {run_dir}")
+    line.append(f"\nreport: {Path(run_dir) / 'index.html'}")
     return line

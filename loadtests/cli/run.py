@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from loadtests import defaults
 from loadtests.check.exitcodes import EXIT_UNKNOWN, exit_code_for
 from loadtests.check.outcomes import lines
+from loadtests.cli.console import pipe_say, stdout_console
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
 from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
@@ -23,7 +23,7 @@ from loadtests.run.settings import RunSettings
 
 def print_result(result: dict[str, object], run_dir: Path) -> None:
     """The summary a person (or a CI log) reads at the end of a run."""
-    console = Console(stderr=False)
+    console = stdout_console()
     if result.get("counts"):  # a run of collections, stocks or calls only has no votes
         console.print(counts_table(result))
     console.print(checks_table(result))
@@ -32,7 +32,8 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
         console.print("why requests were fail or info:", style="bold", markup=False)
         for line in outcome_lines:
             console.print(f"  {line}", markup=False, highlight=False)
-    console.print(verdict_line(result, str(run_dir)))
+    # soft_wrap: the verdict stays one line, for a person and for grep alike.
+    console.print(verdict_line(result, str(run_dir)), soft_wrap=True)
     for note in result.get("notes") or ():  # type: ignore[attr-defined]
         console.print(f"note: {note}", style="yellow", markup=False)
 
@@ -68,7 +69,12 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     show_default=True,
     help="Concurrent clients (threads or Locust users).",
 )
-@click.option("--votes", type=click.IntRange(min=1), default=None, help="Total votes to send.")
+@click.option(
+    "--votes",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Total votes to send [default: {defaults.VOTES:,} unless --duration is given].",
+)
 @click.option(
     "--duration",
     type=click.FloatRange(min=0, min_open=True),
@@ -158,7 +164,7 @@ def run_cmd(**options: object) -> None:
         )
         with handle_signals():
             try:
-                outcome = execute(settings)
+                outcome = execute(settings, say=pipe_say())
             except KeyboardInterrupt:
                 # Only before the run began (or on a second signal while it was being
                 # written): execute() itself turns an interrupted run into a verdict.

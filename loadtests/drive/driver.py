@@ -35,7 +35,7 @@ class Load:
     """How hard and how long to hammer: always bounded by votes or duration."""
 
     clients: int = defaults.CLIENTS
-    votes: int | None = 3000
+    votes: int | None = defaults.VOTES
     duration: float | None = None
     burst: bool = False
     seed: int = 0

@@ -51,6 +51,21 @@ def timeline_plot(collision: Collision, series: HistorySeries, number: int) -> M
             continue
         y = rows.index(iv.process)
         face, ink = _ROLE_STYLE[iv.role]
+        # A bar that runs on past an edge gets an arrowhead there: it is cut, not short.
+        for cut, edge, marker in (
+            (start < left - pad, left - pad, "<"),
+            (end > right + pad, right + pad, ">"),
+        ):
+            if cut:
+                ax.plot(
+                    [edge],
+                    [y],
+                    marker=marker,
+                    markersize=7,
+                    color=svg.INK,
+                    clip_on=False,
+                    gid="cut",
+                )
         hatch = "////" if iv.type != "ok" else None
         ax.barh(
             y, end - start, left=start, height=0.58, color=face, hatch=hatch, edgecolor="#ffffff"

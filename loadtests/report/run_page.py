@@ -23,7 +23,7 @@ from loadtests.run.rundir import read_result
 
 # Timelines stay readable when they show only the first few collisions.
 TIMELINES = 3
-_HIDDEN_SETTINGS = frozenset({"command", "progress"})
+_HIDDEN_SETTINGS = frozenset({"command", "progress", "effective"})
 _FILES = (
     ("result.json", "verdict, counts, checks and witnesses"),
     ("history.jsonl", "every operation, one per line"),
@@ -48,12 +48,30 @@ def _collisions(result: Mapping[str, Any]) -> list[Collision]:
     for check in result.get("checks") or ():
         if check.get("name") != "unique-counts" or check.get("status") != "FAIL":
             continue
-        found = []
+        # The checker pairs each duplicate with the first vote of its count; pairs that
+        # share a vote are one collision of three or more votes, shown as one group.
+        groups: list[dict[str, Mapping[str, Any]]] = []
+        counts: list[int] = []
+        choices: list[str | None] = []
+        home: dict[str, int] = {}
         for witness in check.get("witnesses") or ():
-            votes = tuple(v for v in witness.get("votes") or () if "complete_ns" in v)
-            if len(votes) >= 2 and isinstance(witness.get("count"), int):
-                found.append(Collision(witness["count"], votes))
-        return found
+            votes = [v for v in witness.get("votes") or () if "complete_ns" in v]
+            if len(votes) < 2 or not isinstance(witness.get("count"), int):
+                continue
+            ids = [str(v.get("vote_id")) for v in votes]
+            index = next((home[i] for i in ids if i in home), None)
+            if index is None:
+                index = len(groups)
+                groups.append({})
+                counts.append(witness["count"])
+                choices.append(witness.get("choice"))
+            for vote_id, vote in zip(ids, votes, strict=True):
+                groups[index].setdefault(vote_id, vote)
+                home[vote_id] = index
+        return [
+            Collision(count, tuple(group.values()), choice=choice)
+            for count, group, choice in zip(counts, groups, choices, strict=True)
+        ]
     return []
 
 
@@ -83,9 +101,25 @@ def _ms(series: HistorySeries, time_ns: int | None) -> float | None:
     return None if time_ns is None else series.seconds(time_ns) * 1e3
 
 
+_HOW_MANY = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
 def _timeline(collision: Collision, series: HistorySeries, number: int) -> TimelineView:
     choice = choice_label(collision.choice) if collision.choice else "?"
-    title = f"Collision {number}: two {choice} votes both returned count {collision.count}"
+    size = len(collision.votes)
+    many = _HOW_MANY.get(size, str(size))
+    if size == 2:
+        title = f"Collision {number}: two {choice} votes both returned count {collision.count}"
+        said = (
+            f"Both read {collision.count - 1} and wrote {collision.count}: one of the two "
+            "votes is gone from the tally."
+        )
+    else:
+        title = f"Collision {number}: {many} {choice} votes all returned count {collision.count}"
+        said = (
+            f"All {many} read {collision.count - 1} and wrote {collision.count}: {size - 1} of "
+            f"the {many} votes are gone from the tally."
+        )
     view = TimelineView(
         number,
         choice,
@@ -93,8 +127,7 @@ def _timeline(collision: Collision, series: HistorySeries, number: int) -> Timel
         plot(
             f"timeline-{number}",
             title,
-            f"Both read {collision.count - 1} and wrote {collision.count}: one of the two "
-            "votes is gone from the tally.",
+            said + " An arrowhead at an edge marks a bar that runs on beyond the frame.",
             lambda: plots_timeline.timeline_plot(collision, series, number),
         ),
     )
@@ -125,6 +158,8 @@ def _witness_pairs(collisions: list[Collision], t0: int | None) -> list[dict[str
             rows.append(
                 {
                     "pair": number,
+                    "size": len(collision.votes),
+                    "choice": choice_label(collision.choice or vote.get("choice") or "") or DASH,
                     "count": collision.count,
                     "client": vote.get("process"),
                     "vote_id": vote.get("vote_id"),
@@ -138,12 +173,28 @@ def _witness_pairs(collisions: list[Collision], t0: int | None) -> list[dict[str
     return rows
 
 
-def _checks(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _witness_row(witness: Mapping[str, Any], t0: int | None) -> dict[str, Any]:
+    """A witness for a table: ms since the first vote for each ``*_ns`` stamp, a choice
+    column for every vote (a 19-digit clock reading tells a reader nothing)."""
+    row: dict[str, Any] = {}
+    for key, value in witness.items():
+        if key.endswith("_ns") and isinstance(value, int) and t0:
+            row[f"{key[:-3]}_ms"] = round((value - t0) / 1e6, 3)
+        elif key == "choice" and isinstance(value, str):
+            row[key] = choice_label(value)
+        else:
+            row[key] = value
+    if "vote_id" in row or "count" in row:
+        row.setdefault("choice", DASH)
+    return row
+
+
+def _checks(result: Mapping[str, Any], t0: int | None = None) -> list[dict[str, Any]]:
     rows = []
     for check in result.get("checks") or ():
         name = str(check.get("name", "?"))
         witnesses = [] if name == "unique-counts" else list(check.get("witnesses") or ())
-        flat = [w for w in witnesses if isinstance(w, Mapping)]
+        flat = [_witness_row(w, t0) for w in witnesses if isinstance(w, Mapping)]
         columns = sorted({k for w in flat for k in w}, key=lambda k: (k != "choice", k))
         rows.append(
             {
@@ -228,6 +279,22 @@ def _plots(result: Mapping[str, Any], series: HistorySeries | None) -> list[Plot
     return plots
 
 
+def _settings(settings: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The run's settings, an option left unset showing what it became (from "effective")."""
+    effective = settings.get("effective") or {}
+    return [
+        (key, _shown_setting(value, effective.get(key)))
+        for key, value in settings.items()
+        if key not in _HIDDEN_SETTINGS
+    ]
+
+
+def _shown_setting(value: Any, became: Any) -> Any:
+    if value is not None or became is None:
+        return value
+    return f"{became:g} (default)" if isinstance(became, float) else f"{became} (default)"
+
+
 def _t0(series: HistorySeries | None, result: Mapping[str, Any]) -> int | None:
     if series is not None:
         return series.t0_ns
@@ -268,14 +335,14 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
         "meaning": VERDICT_MEANING.get(verdict, ""),
         "headline": headline(result),
         "name": settings.get("name") or run_dir.name,
-        "settings": [(k, v) for k, v in settings.items() if k not in _HIDDEN_SETTINGS],
+        "settings": _settings(settings),
         "command": reproduce_command(result),
         "stats": _stats(result),
         "acknowledged": acked if counts else None,
         "final": sum(finals) if finals and None not in finals else None,
         "info": sum(int(c.get("info") or 0) for c in counts.values()),
         "counts": [(choice_label(k), v) for k, v in counts.items()],
-        "checks": _checks(result),
+        "checks": _checks(result, _t0(series, result)),
         "loss_checks": loss_checks_failed(result),
         "plots": _plots(result, series) + stock_plots(run_dir, result),
         # A run of collections, stocks or calls only: no votes' table, no note about votes.
@@ -286,6 +353,7 @@ def run_context(run_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
             (c["witness_total"] for c in _checks(result) if c["name"] == "unique-counts"), 0
         ),
         "pairs": _witness_pairs(collisions, _t0(series, result)),
+        "collision_groups": len(collisions),
         "history_note": history_note,
         "notes": list(result.get("notes") or ()),
         # Why ops were fail or info, grouped (check/outcomes.py), as the console prints it.

@@ -111,8 +111,11 @@ def headline(result: Mapping[str, Any]) -> Headline:
         if _check(result, "unique-counts").get("status") == "PASS":
             lines.append("Every vote returned a count of its own: no two votes collided.")
         lines.append(
-            "PASS means no lost update was seen under this load. It is evidence, not proof, "
-            "that the app is thread-safe: more clients or a wider race window might still find one."
+            "PASS means that under this load (these clients, this server, this long) every "
+            "acknowledged vote is in the final tally and no two votes collided. It is evidence, "
+            "not proof, that the app is thread-safe: a race that needs more clients, a longer "
+            "run, other timing, other endpoints or a free-threaded interpreter may still be "
+            "there. A FAIL, by contrast, is proof: it names the votes that collided."
         )
         found = Headline(f"All {number(acked)} acknowledged votes are in the final tally", lines)
     elif verdict == "UNKNOWN":

@@ -12,24 +12,26 @@ import dataclasses
 import secrets
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from loadtests import defaults
 from loadtests.check.checker import CheckSettings
 from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
 from loadtests.history import History
+from loadtests.run import progress
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
 from loadtests.run.settings import RunSettings
 from loadtests.run.shortfall import shortfall
 from loadtests.target import preempt as preempting
-from loadtests.target.launcher import RunningTarget, start_target
+from loadtests.target.launcher import RunningTarget, TargetSpec, start_target
 from loadtests.target.watch import TargetWatch
 from loadtests.target.workload import Workload
 
@@ -133,8 +135,13 @@ class _Load:
         )
 
 
-def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
-    """Do one run end to end and write its directory. Never leaves a process behind."""
+def execute(
+    settings: RunSettings, the_plan: Plan | None = None, say: progress.Say | None = None
+) -> RunOutcome:
+    """Do one run end to end and write its directory. Never leaves a process behind.
+
+    ``say``, when given, hears a start line and a progress line every few seconds.
+    """
     the_plan = the_plan or plan(settings)
     if the_plan.reset_commands and the_plan.folder is not None:
         from loadtests.run.reset import run_commands
@@ -149,6 +156,7 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     run_settings["preemption"] = preempting.settings_dict(
         planned.preempt if planned else None, planned.app if planned else None
     )
+    run_settings["effective"] = effective(planned)
     round_: Round | None = None
     try:
         with contextlib.ExitStack() as stack:
@@ -167,7 +175,10 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
             assert url is not None
             log_path = run_dir / "target.log" if target is not None else None
             round_ = Round(url, the_plan.workload, run_dir, settings.timeout, log_path=log_path)
-            load.drive(round_, target)
+            if say is not None:
+                say(progress.start_line(settings, the_plan, url, str(run_dir)))
+            with progress.ticking(say, _snapshots(settings, load.history, round_)):
+                load.drive(round_, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.
         load.interrupted = load.interrupted or INTERRUPTED
@@ -186,6 +197,29 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
             load.history.ops(), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
+
+
+def effective(spec: TargetSpec | None) -> dict[str, Any]:
+    """What the options left unset became, for the report: the target's real shape."""
+    if spec is None:  # --target-url: a server racecheck did not start
+        return {}
+    window = spec.env.get("RACECHECK_RACE_WINDOW")
+    reference = spec.app == defaults.REFERENCE_APP
+    return {
+        "server": spec.server,
+        "threads": spec.threads,
+        "workers": spec.workers,
+        "race_window": float(window) if window else defaults.RACE_WINDOW if reference else None,
+    }
+
+
+def _snapshots(
+    settings: RunSettings, history: History, round_: Round
+) -> Callable[[float], progress.Snapshot | None]:
+    """Where progress comes from: the growing history, or (Locust) the server's tally."""
+    if settings.driver == "locust":
+        return lambda seconds: progress.from_tally(round_.peek(), seconds)
+    return lambda seconds: progress.from_history(history, seconds)
 
 
 @contextlib.contextmanager

@@ -71,25 +71,43 @@ def result_dict(
 
 
 def junit_xml(result: Mapping[str, Any]) -> str:
-    """One test case per check; FAIL and UNKNOWN are failures, ERROR an error."""
+    """One test case per check; FAIL and UNKNOWN are failures, ERROR an error.
+
+    Unless the run's outcome was the expected one: under ``--expect violation`` a
+    proven race is what the step asked for (it exits 0), so its FAIL checks are
+    passing test cases that carry their proof in ``system-out``, and the
+    ``expectation`` check is the one that fails when the race was not provoked.
+    """
     checks = result["checks"]
+    expected = bool(result.get("as_expected")) and result.get("expected") == "violation"
+
+    def failed(status: str) -> bool:
+        return status in ("FAIL", "UNKNOWN") and not expected
+
     suite = ET.Element(
         "testsuite",
         name=f"racecheck {result['settings'].get('name', '')}".strip(),
         tests=str(len(checks)),
-        failures=str(sum(c["status"] in ("FAIL", "UNKNOWN") for c in checks)),
+        failures=str(sum(failed(c["status"]) for c in checks)),
         errors=str(sum(c["status"] == "ERROR" for c in checks)),
         skipped=str(sum(c["status"] == "SKIP" for c in checks)),
     )
+    properties = ET.SubElement(suite, "properties")
+    for key in ("verdict", "expected", "as_expected"):
+        ET.SubElement(properties, "property", name=key, value=str(result.get(key)))
     for c in checks:
         case = ET.SubElement(suite, "testcase", classname="racecheck", name=c["name"])
         body = json.dumps(c["witnesses"], indent=2) if c["witnesses"] else c["detail"]
-        if c["status"] in ("FAIL", "UNKNOWN"):
+        if failed(c["status"]):
             ET.SubElement(case, "failure", type=c["status"], message=c["detail"]).text = body
         elif c["status"] == "ERROR":
             ET.SubElement(case, "error", type="ERROR", message=c["detail"]).text = body
         elif c["status"] == "SKIP":
             ET.SubElement(case, "skipped", message=c["detail"])
+        elif c["status"] in ("FAIL", "UNKNOWN"):
+            # An expected violation: the proof stays in the report, as output, not a failure.
+            said = f"{c['status']}, as --expect violation asked: {c['detail']}"
+            ET.SubElement(case, "system-out").text = f"{said}\n{body}"
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -62,8 +62,11 @@ class RunSettings:
             raise UsageError(f"--driver must be one of {', '.join(DRIVERS)}, got {self.driver!r}")
         if self.expect is not None and self.expect not in EXPECTS:
             raise UsageError(f"--expect must be pass or violation, got {self.expect!r}")
-        if (self.votes is None) == (self.duration is None):
-            raise UsageError("give exactly one of --votes N or --duration SECONDS")
+        if self.votes is not None and self.duration is not None:
+            raise UsageError("give one of --votes N or --duration SECONDS, not both")
+        if self.votes is None and self.duration is None:
+            # Neither: the default size, so `racecheck run --build unlocked` works as is.
+            object.__setattr__(self, "votes", defaults.VOTES)
         if self.votes is not None and self.votes < 1:
             raise UsageError("--votes must be at least 1")
         if self.duration is not None and not 0 < self.duration <= 24 * 3600:

@@ -116,10 +116,10 @@ def racecheck(
     tag = uuid.uuid4().hex
     environment = {
         **os.environ,
-        **(env or {}),
-        TAG_VARIABLE: tag,
         "CI": "1",  # no progress bar in captured output
         "COLUMNS": "200",  # rich tables unwrapped, so messages can be matched
+        **(env or {}),  # a test may override those two (e.g. COLUMNS="": a bare pipe)
+        TAG_VARIABLE: tag,
     }
     started = time.monotonic()
     process = subprocess.Popen(
