@@ -67,6 +67,8 @@ class BenchSettings:
     checker_in_memory: tuple[int, ...] = (10**5, 10**6, 10**7)
     checker_streaming: tuple[int, ...] = (10**5, 10**6, 10**7)
     checker_repeats: int = 3
+    # The tracemalloc pass on a smaller history (None: at each in-memory size).
+    checker_memory_ops: int | None = None
     detect_runs: int = 20
     scenarios: tuple[Scenario, ...] = ()
     lock_servers: tuple[str, ...] = SERVERS
@@ -104,6 +106,7 @@ class BenchSettings:
                 checker_in_memory=(10**6,),
                 checker_streaming=(10**6,),
                 checker_repeats=2,
+                checker_memory_ops=10**5,
                 detect_runs=5,
                 scenarios=scenarios,
                 lock_servers=("waitress",),
@@ -190,6 +193,7 @@ def run_bench(settings: BenchSettings, scratch: Path, progress: Progress) -> dic
                 scratch,
                 settings.checker_repeats,
                 progress,
+                settings.checker_memory_ops,
             ),
             progress,
         )
