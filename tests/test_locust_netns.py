@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -160,3 +161,42 @@ def test_a_run_across_hosts_counts_exactly(
     # Both workers voted, from their own addresses.
     for worker in workers:
         assert re.search(r"Locust worker w\d+ \(.*joined run", _log(worker)), _log(worker)[-2000:]
+
+
+def test_a_worker_whose_link_is_cut_mid_run_is_unknown_and_named(
+    hosts: netns.Hosts, start: Start, tmp_path: Path
+) -> None:
+    target = start("target", _serve(hosts, "--allow-remote"), "target.log")
+    _wait_for_target(hosts, target)
+    master = start(
+        "master", _master(hosts, tmp_path, "60s", "--racecheck-allow-remote"), "master.log"
+    )
+    survivor = start("w1", _worker(hosts), "w1.log")
+    victim = start("w2", _worker(hosts), "w2.log")
+    # Cut w2's link once it has joined and votes are flowing: it certainly took part.
+    deadline = time.monotonic() + WAIT
+    while "joined run" not in _log(victim) or "joined run" not in _log(survivor):
+        assert time.monotonic() < deadline and victim.poll() is None, "a worker never joined"
+        time.sleep(0.2)
+    first = sum(_tally(hosts).values())
+    while sum(_tally(hosts).values()) < first + 200:
+        assert time.monotonic() < deadline, "the run never voted"
+        time.sleep(0.2)
+    hosts.cut("w2")
+    master.send_signal(signal.SIGTERM)  # as Ctrl-C or docker stop would end the run
+    assert _exit(master) == 3, _log(master)[-3000:]
+    line = _verdict(master)
+    assert line.startswith("racecheck verdict: UNKNOWN")
+    label = re.search(r"Locust worker (w\d+) \(", _log(victim))
+    assert label is not None
+    assert re.findall(r"Locust worker (w\d+) \(", line) == [label.group(1)]
+
+
+def test_a_worker_that_cannot_reach_its_master_fails_in_seconds(
+    hosts: netns.Hosts, start: Start
+) -> None:
+    # Nothing listens on the master's host: the worker must say so and exit, not hang.
+    worker = start("w1", _worker(hosts), "w1.log")
+    status = worker.wait(WAIT)
+    assert status is not None and status != 0, "the worker kept waiting for its master"
+    assert "Failed to connect to the Locust master" in _log(worker)
