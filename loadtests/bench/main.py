@@ -107,10 +107,11 @@ class BenchSettings:
                 checker_streaming=(10**6,),
                 checker_repeats=2,
                 checker_memory_ops=10**5,
-                detect_runs=5,
+                detect_runs=4,
                 scenarios=scenarios,
                 lock_servers=("waitress",),
                 preempt_servers=("waitress",),
+                preempt_rates=(1.0,),
             )
         return cls(
             quick=False,
