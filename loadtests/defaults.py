@@ -36,6 +36,9 @@ VOTES: Final = 3000
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
 CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection
+# Seconds a Locust worker tries to reach its master before it gives up with an error
+# (Locust's own default is 5 minutes of silent retries: a typo in --master-host hangs).
+MASTER_CONNECT_WAIT: Final = 15.0
 # The harness's own requests (setup, final read) wait at least this long: they are
 # evidence, and a loaded server may be slow to answer them.
 HARNESS_TIMEOUT: Final = 10.0
@@ -119,6 +122,7 @@ __all__ = [
     "DRIVERS",
     "EXPECTS",
     "HARNESS_TIMEOUT",
+    "MASTER_CONNECT_WAIT",
     "MAXIMUM_REQUESTS",
     "MAX_CALIBRATE",
     "MAX_RACE_WINDOW",

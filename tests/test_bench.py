@@ -104,6 +104,40 @@ def test_headline_keys_and_targets() -> None:
     assert met["checker_bytes_per_op"]["met"] is True
     assert met["detect_default"]["met"] is True
     assert met["detect_call-window"]["met"] is False  # 18/20 < 19/20
+    # CPU per request: 500 µs against hey's 200, within the one round: 2.5x, over 2x.
+    assert headline["driver_cpu_vs_hey"] == 2.5
+    assert met["driver_cpu_vs_hey"] == {"goal": 2.0, "value": 2.5, "met": False}
+    assert met["checker_ops_per_s"]["met"] is False  # 1.2 M < 2 M in memory
+    assert met["checker_streaming_ops_per_s"]["met"] is False
+    assert met["checker_streaming_bytes_per_op"]["met"] is True
+
+
+def test_the_table_names_the_load_average_and_the_cpu_ratio_per_server() -> None:
+    headline = headline_numbers(sections())
+    cpu = {
+        "waitress": {
+            "driver_cpu_vs_hey": 1.8,
+            "driver_cpu_us": 360.0,
+            "hey_cpu_us": 200.0,
+            "driver_vs_hey": 1.1,
+            "rounds": 2,
+        },
+        "apache": {"skipped": "mod_wsgi is not installed"},
+    }
+    results = {
+        **headline,
+        "targets": targets_met(headline, sections()),
+        "mode": "quick",
+        "machine": bench_machine.describe(),
+        "load_average_start": [3.5, 2.0, 1.0],
+        "load_average_end": [4.0, 2.5, 1.2],
+        "sections": {**sections(), "cpu": cpu},
+    }
+    table = format_table(results)
+    assert "load average (1, 5, 15 min): [3.5, 2.0, 1.0] at the start" in table
+    assert "driver CPU waitress" in table and "1.8x hey's (360.0 vs 200.0" in table
+    assert "driver CPU apache" in table and "not measured: mod_wsgi" in table
+    assert "checker_streaming_ops_per_s" in table
 
 
 def test_results_file_and_table(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ def test_every_locust_option_exists(workflow: dict[str, Any]) -> None:
 
 def test_the_suite_job_runs_the_ci_entry_point(workflow: dict[str, Any]) -> None:
     suite = workflow["jobs"]["suite"]
-    assert suite["container"].startswith("python:3.11")
+    assert suite["container"]["image"].startswith("python:3.11")
+    assert "NET_ADMIN" in suite["container"]["options"]  # ip netns: Locust across hosts
     assert [s["run"] for s in suite["steps"] if "run" in s] == [".ci/run"]
     assert os.access(ROOT / ".ci" / "run", os.X_OK)

@@ -82,6 +82,17 @@ def ratios(rounds: Sequence[dict[str, ToolResult]], top: str, bottom: str) -> li
     return out
 
 
+def cpu_ratios(rounds: Sequence[dict[str, ToolResult]], top: str, bottom: str) -> list[float]:
+    """Per round, ``top``'s client CPU per request over ``bottom``'s (lower: cheaper)."""
+    out = []
+    for results in rounds:
+        if top in results and bottom in results and results[top].ok and results[bottom].ok:
+            bottom_cpu = results[bottom].cpu_us_per_request
+            if bottom_cpu > 0:
+                out.append(results[top].cpu_us_per_request / bottom_cpu)
+    return out
+
+
 def _steps(url: str, workload: Workload) -> Client:
     transport = SessionTransport()
     return Client(transport, url, workload, History("harness"), "harness")
@@ -196,7 +207,18 @@ def summarize_rounds(
         for tool in tools
         if tool != baseline
     }
-    return {"tools": per_tool, "ratios": vs, "rounds": len(rounds), "baseline": baseline}
+    cpu_vs = {
+        f"{tool}_cpu_vs_{baseline}": _rounded(median(cpu_ratios(rounds, tool, baseline)), 3)
+        for tool in tools
+        if tool != baseline
+    }
+    return {
+        "tools": per_tool,
+        "ratios": vs,
+        "cpu_ratios": cpu_vs,
+        "rounds": len(rounds),
+        "baseline": baseline,
+    }
 
 
 def _rounded(value: float | None, digits: int) -> float | None:

@@ -26,6 +26,7 @@ import requests
 
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
+from loadtests.drive.adapter import LeanHTTPAdapter
 from loadtests.drive.redirects import GuardedSession, RedirectRefused
 from loadtests.history import History, Op, OpType, Process
 from loadtests.target.variables import fill as fill_variables
@@ -126,10 +127,13 @@ class SessionTransport:
     def send(self, request: RequestSpec, base_url: str) -> Reply:
         """Send one request; network trouble becomes a Reply with ``error`` set."""
         try:
-            response = self.session.send(
+            session = self.session
+            response = session.send(
                 self._prepare(request, base_url + request.path),
                 timeout=(self.timeout.connect, self.timeout.read),
                 allow_redirects=True,
+                # No proxies to resolve (trust_env is off): skip resolving them per request.
+                **({} if session.proxies or session.trust_env else _NO_PROXIES),
             )
         except (requests.RequestException, RedirectRefused) as exc:
             return Reply(0, error=describe_error(exc), refused=is_refused(exc))
@@ -160,7 +164,7 @@ class SessionTransport:
             template = session.prepare_request(requests.Request(request.method, url))
             if len(self._templates) < self.MAX_TEMPLATES:
                 self._templates[key] = template
-        prepared = template.copy()
+        prepared = _from_template(template)
         prepared.prepare_body(request.form, None, request.json)
         if request.headers:
             prepared.headers.update(request.headers)
@@ -171,6 +175,23 @@ class SessionTransport:
     def close(self) -> None:
         """Close the session's pooled connections."""
         self.session.close()
+
+
+_NO_PROXIES: dict[str, Any] = {"proxies": {}}
+
+
+def _from_template(template: requests.PreparedRequest) -> requests.PreparedRequest:
+    """PreparedRequest.copy() without copying the template's (empty) cookie jar.
+
+    The jar is only read while sending; a redirect copies the request before it adds
+    cookies to it (Session.resolve_redirects), so sharing it never changes the template.
+    """
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url = template.method, template.url
+    prepared.headers = template.headers.copy()
+    prepared._cookies = template._cookies  # type: ignore[attr-defined]
+    prepared.hooks = template.hooks  # copy() shares them too
+    return prepared
 
 
 def new_session(pool_size: int = 4, allow_remote: bool = False) -> requests.Session:
@@ -185,8 +206,10 @@ def new_session(pool_size: int = 4, allow_remote: bool = False) -> requests.Sess
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1, pool_maxsize=pool_size, max_retries=0
     )
-    session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # Plain HTTP (every target racecheck starts) goes through a lean adapter: the same
+    # Session, cookies and redirects, without urllib3's per-request work (drive/adapter.py).
+    session.mount("http://", LeanHTTPAdapter(pool_size))
     return session
 
 

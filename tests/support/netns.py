@@ -7,6 +7,11 @@ of this machine uses yet, reachable from here through a veth pair; :meth:`Host.s
 runs a command inside one. Everything (processes first, then the namespaces, which
 take their veth pairs with them) is removed when the ``with`` block ends.
 
+Two shapes: :func:`network_hosts` joins each host to this machine (a redirect test
+listens there and racecheck, here, is sent to it); :class:`Hosts` joins named hosts to
+each other on a private bridge in a hub namespace and adds nothing to this machine's
+own namespace (Locust's master, workers and target each on a host of its own).
+
 Needs root and iproute2's ``ip``. :func:`unavailable` says why not, if so; in CI
 (``CI`` set) a test must fail on it, never skip.
 """
@@ -22,10 +27,13 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 
 import pytest
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
+# The bridge of :class:`Hosts`.
+SUBNET = "10.77.0"
 
 
 @dataclass
@@ -126,3 +134,84 @@ def network_hosts(count: int = 1) -> Iterator[list[Host]]:
         for index in range(count):  # a pair made before its namespace was joined
             with contextlib.suppress(subprocess.CalledProcessError):
                 _ip("link", "del", f"rc{token}o{index}")
+
+
+class Hosts:
+    """Named hosts, each a network namespace with one address; a context manager."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self.prefix = f"rc{os.getpid()}"
+        self.hub = f"{self.prefix}-hub"
+        self._made: list[str] = []
+
+    def namespace(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    def address(self, name: str) -> str:
+        """The host's IPv4 address."""
+        return f"{SUBNET}.{self.names.index(name) + 1}"
+
+    def argv(self, name: str, argv: Sequence[str]) -> list[str]:
+        """``argv`` run on host ``name`` (ip netns exec replaces itself with it: same pid)."""
+        return ["ip", "netns", "exec", self.namespace(name), *argv]
+
+    def run(
+        self, name: str, argv: Sequence[str], timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command on a host to completion."""
+        return subprocess.run(
+            self.argv(name, argv), capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def cut(self, name: str) -> None:
+        """Take the host's link down: its connections stall, nothing reaches it."""
+        _ip("-n", self.namespace(name), "link", "set", "eth0", "down")
+
+    def __enter__(self) -> Hosts:
+        try:
+            self._add(self.hub)
+            _ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
+            _ip("-n", self.hub, "link", "set", "br0", "up")
+            for number, name in enumerate(self.names):
+                ns, port = self.namespace(name), f"p{number}"
+                self._add(ns)
+                _ip(
+                    "link",
+                    "add",
+                    "eth0",
+                    "netns",
+                    ns,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    port,
+                    "netns",
+                    self.hub,
+                )
+                _ip("-n", self.hub, "link", "set", port, "master", "br0", "up")
+                _ip("-n", ns, "addr", "add", f"{self.address(name)}/24", "dev", "eth0")
+                _ip("-n", ns, "link", "set", "eth0", "up")
+                _ip("-n", ns, "link", "set", "lo", "up")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _add(self, ns: str) -> None:
+        _ip("netns", "add", ns)
+        self._made.append(ns)
+
+    def close(self) -> None:
+        """Delete every namespace made (and with them their links)."""
+        while self._made:
+            subprocess.run([IP, "netns", "del", self._made.pop()], capture_output=True, check=False)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

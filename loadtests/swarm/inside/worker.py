@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import locust.runners
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
+from loadtests import defaults
 from loadtests.errors import RacecheckError
 from loadtests.swarm.accounting import WorkerLedger
 from loadtests.swarm.options import RacecheckOptions
@@ -26,6 +28,15 @@ if TYPE_CHECKING:
     from loadtests.swarm.inside.seat import Seat
 
 logger = logging.getLogger("racecheck")
+
+# A worker asks for its master every CONNECT_TIMEOUT (5) seconds and gives up after
+# CONNECT_RETRY_COUNT more tries, 60 by default: five minutes, the first 30 s without a
+# word. The locustfile is imported before the worker runner connects, so setting the
+# bound here makes an unreachable master an error within MASTER_CONNECT_WAIT seconds
+# (Locust then logs "Failed to connect to the Locust master" and exits non-zero).
+locust.runners.CONNECT_RETRY_COUNT = max(
+    0, round(defaults.MASTER_CONNECT_WAIT / locust.runners.CONNECT_TIMEOUT) - 1
+)
 
 
 @dataclass(frozen=True)

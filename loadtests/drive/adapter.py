@@ -1,0 +1,211 @@
+"""A lean transport adapter for plain-HTTP sessions: requests above it, http.client below.
+
+requests lets a Session mount any transport adapter (its documented extension point).
+The default one, HTTPAdapter, goes through urllib3: a pool manager, a pool key, a
+header dict rebuilt twice, a response wrapper and the cookie jar filled twice, per
+request. That is most of the driver's client CPU per vote (`racecheck bench`: about
+400 µs per request against 150 µs for a bare http.client connection on the same
+target). This adapter keeps requests' Session in charge (cookies, redirects, hooks,
+auth, the prepared request and the Response) and sends the prepared request on a
+keep-alive http.client connection itself.
+
+It never retries, like ``HTTPAdapter(max_retries=0)``: a silent retry could apply a
+vote twice. A pooled connection that the server has closed meanwhile is noticed
+before it is used (it is readable: EOF), as urllib3 does, and replaced. Anything it
+does not handle (a proxy, a streamed or file body, ``stream=True``) goes to the
+standard HTTPAdapter, so requests' behaviour is unchanged there.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import select
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
+from requests.models import PreparedRequest, Response
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import ProtocolError
+from urllib3.response import HTTPResponse
+
+_Key = tuple[str, int]
+
+
+class _Raw:
+    """What requests reads from ``Response.raw`` once the body is in: the http.client reply.
+
+    ``_original_response`` is what requests' cookie extraction looks for: None when the
+    reply sets no cookie, so Session.send skips the cookie jar's header parsing (a
+    tenth of a request's CPU) for a reply with nothing in it for the jar. The body has
+    already been read, so reading gives nothing and releasing does nothing.
+    """
+
+    def __init__(self, reply: http.client.HTTPResponse, sets_cookies: bool) -> None:
+        self._original_response = reply if sets_cookies else None
+        self.status = reply.status
+        self.reason = reply.reason
+
+    def read(self, *_args: Any, **_kwargs: Any) -> bytes:
+        return b""
+
+    def release_conn(self) -> None:
+        """The connection went back to the pool when the body was read."""
+
+    def close(self) -> None:
+        """Nothing is held open."""
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection was closed by the server (it reads as EOF)."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
+    """The body as requests would give it: a Content-Encoding undone by urllib3's decoders."""
+    if "Content-Encoding" not in headers or not body:
+        return body
+    # Rare (the apps under test do not compress): exactly urllib3's decoding, at its cost.
+    wrapped = HTTPResponse(
+        body=io.BytesIO(body), headers=dict(headers), preload_content=True, decode_content=True
+    )
+    return wrapped.data
+
+
+class LeanHTTPAdapter(BaseAdapter):
+    """Sends plain-HTTP prepared requests on pooled keep-alive http.client connections."""
+
+    def __init__(self, pool_size: int = 4) -> None:
+        super().__init__()
+        self.pool_size = pool_size
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._fallback = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one request (see the module docstring for what goes to HTTPAdapter)."""
+        body = request.body
+        url = request.url or ""
+        if stream or proxies or not isinstance(body, (bytes, str, type(None))):
+            return self._fallback.send(request, stream, timeout, verify, cert, proxies)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            return self._fallback.send(request, stream, timeout, verify, cert, proxies)
+        key = (parts.hostname, parts.port or 80)
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        conn = self._connection(key, connect, read, request)
+        try:
+            # requests prepared Accept-Encoding and Content-Length (0 for an empty POST);
+            # Host comes from the connection unless the request names its own.
+            skip_host = "Host" in request.headers
+            conn.putrequest(
+                request.method or "GET", path, skip_host=skip_host, skip_accept_encoding=True
+            )
+            for name, value in request.headers.items():
+                conn.putheader(name, value)
+            conn.endheaders(body)  # headers and a small body in one send
+            reply = conn.getresponse()
+            content = reply.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise requests.ReadTimeout(exc, request=request) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            # Worded as urllib3 words it ("Connection aborted.", then the cause).
+            aborted = ProtocolError("Connection aborted.", exc)
+            raise requests.ConnectionError(aborted, request=request) from exc
+        if reply.will_close:
+            conn.close()
+        else:
+            self._release(key, conn)
+        return self._response(request, reply, content)
+
+    def _connection(
+        self, key: _Key, connect: Any, read: Any, request: PreparedRequest
+    ) -> http.client.HTTPConnection:
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            if not _dropped(conn):
+                if conn.sock is not None:
+                    conn.sock.settimeout(read)
+                return conn
+            conn.close()
+        conn = http.client.HTTPConnection(key[0], key[1], timeout=connect)
+        try:
+            conn.connect()
+        except TimeoutError as exc:
+            conn.close()
+            raise requests.ConnectTimeout(exc, request=request) from exc
+        except OSError as exc:
+            conn.close()
+            # ECONNREFUSED stays in the chain: nothing was sent (the client's is_refused).
+            raise requests.ConnectionError(exc, request=request) from exc
+        if conn.sock is not None:
+            # urllib3's default: small requests go out at once, not after the last ack.
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.sock.settimeout(read)
+        return conn
+
+    def _release(self, key: _Key, conn: http.client.HTTPConnection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if len(idle) < self.pool_size:
+            idle.append(conn)  # list.append is atomic: sessions shared by threads are safe
+        else:
+            conn.close()
+
+    def _response(
+        self, request: PreparedRequest, reply: http.client.HTTPResponse, content: bytes
+    ) -> Response:
+        """The Response HTTPAdapter.build_response would make, with the body already read."""
+        response = Response()
+        response.status_code = reply.status
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        for name, value in reply.msg.items():
+            # Repeated headers are joined, as urllib3's HTTPHeaderDict gives them to requests.
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        response.headers = headers
+        response.encoding = get_encoding_from_headers(headers)
+        sets_cookies = "Set-Cookie" in headers or "Set-Cookie2" in headers
+        response.raw = _Raw(reply, sets_cookies)
+        response.reason = reply.reason
+        response.url = request.url or ""
+        response.request = request
+        response.connection = self  # type: ignore[assignment]  # any adapter will do
+        response._content = _decoded(content, headers)
+        response._content_consumed = True  # type: ignore[attr-defined]
+        if sets_cookies:
+            extract_cookies_to_jar(response.cookies, request, response.raw)  # type: ignore[no-untyped-call]
+        return response
+
+    def close(self) -> None:
+        """Close every pooled connection (and the fallback adapter's)."""
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
+        self._fallback.close()
