@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadtests.check import checks, counter
+from loadtests.check import checks, counter, overlap
 from loadtests.check.evidence import Evidence, gather
 from loadtests.check.model import RESTART_FS, CheckSettings, FinalState
 from loadtests.check.verdict import CheckResult, Status, Verdict, combine
@@ -86,6 +86,11 @@ CHECKS: tuple[Check, ...] = (
         checks.split_state,
         4,
         root_cause=True,
+    ),
+    Check(
+        "concurrency",
+        "Did any two votes overlap in time, so that a race could happen?",
+        overlap.concurrency,
     ),
     Check("restart", "Did the server keep its memory?", checks.restart, 6),
     Check("recycle", "Did the server keep its processes?", checks.recycled, 6),

@@ -72,6 +72,9 @@ class Scan:
     store: AckStore = field(default_factory=AckStore)
     malformed: list[dict[str, Any]] = field(default_factory=list)
     malformed_total: int = 0
+    # The most votes ever in flight at once (invoked, not yet completed): below 2, no
+    # two requests overlapped and no race could happen.
+    peak_votes_in_flight: int = 0
 
     def bad(self, op: Op, field_name: str, value: Any, problem: str) -> None:
         """Record a piece of malformed evidence (the op, the field, what is wrong)."""
@@ -150,6 +153,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     pid_acks, resolutions = result.pid_acks, result.resolutions
     epoch, epoch_pids = 0, None
     last_vote_ns = acks_before_restart = acks_with_count = 0
+    in_flight = peak = 0
     for op in ops:
         process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
         if process == "nemesis":
@@ -160,6 +164,10 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             continue
         key = (process, vote_id or f)
         if kind == "invoke":
+            if f == "vote":
+                in_flight += 1
+                if in_flight > peak:  # noqa: PLR1730 (max() is a call per op: slower)
+                    peak = in_flight
             if f == "vote" and vote_id is not None:
                 if vote_id in vote_ids:
                     result.duplicate_ids.append(vote_id)
@@ -183,6 +191,8 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
                     unknown = _unknown_now(result)
                     result.reads.append(ReadSeen(op, invoke_ns, lower, acked, unknown, last_slot))
             continue
+        if invocation is not None:
+            in_flight -= 1
         value = op.value
         if type(value) is not dict and not isinstance(value, Mapping):
             if kind == "ok":
@@ -288,6 +298,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     result.last_vote_ns = last_vote_ns
     result.acks_before_restart = acks_before_restart
     result.acks_with_count = acks_with_count
+    result.peak_votes_in_flight = peak
     return result
 
 
