@@ -140,9 +140,11 @@
     if (!found || !found.total) return box;
     box.appendChild(el("h4", {}, found.total + " acknowledged votes were told a count another vote had already been told: both read the same value and wrote value + 1, so one overwrote the other"));
     var ul = box.appendChild(el("ul"));
-    (found.witnesses || []).forEach(function (w) {
+    var shown = (found.witnesses || []).slice(0, 5);
+    shown.forEach(function (w) {
       ul.appendChild(el("li", {}, w.choice + " count " + w.count + ": votes " + w.votes.join(" and ")));
     });
+    if (found.total > shown.length) ul.appendChild(el("li", {}, "and " + (found.total - shown.length) + " more"));
     return box;
   }
 
@@ -153,7 +155,12 @@
     node.setAttribute("data-state", body.state);
     node.setAttribute("data-verdict", body.verdict || "");
     node.setAttribute("data-lost", String(lost));
-    node.replaceChildren(header(body), table(body), collisions(body.collisions), chart(body.points || []));
+    // "loss" as soon as any row proves one (live or final): what a glance must catch.
+    var proof = (body.rows || []).some(function (r) {
+      return r.status === "LOST" || r.status === "PHANTOM" || (r.status === "final" && r.lost > 0);
+    });
+    node.setAttribute("data-proof", proof ? "loss" : "");
+    node.replaceChildren(header(body), table(body), chart(body.points || []), collisions(body.collisions));
   }
 
   function poll() {
