@@ -191,9 +191,9 @@ def test_the_unlocked_build_shows_a_loss_within_seconds_then_fails_under_its_own
             assert live["state"] == "running"
             bad = [r for r in live["rows"].values() if r["status"] == "LOST"]
             assert bad and all(r["tone"] == "bad" for r in bad), live
-            assert any(
-                int(r["lost"]) > 0 or int(r["collisions"]) > 0 for r in bad
-            ), "a LOST row names its proof"
+            assert any(int(r["lost"]) > 0 or int(r["collisions"]) > 0 for r in bad), (
+                "a LOST row names its proof"
+            )
             assert "the server reports build unlocked" in page.inner_text(PANEL)
 
             done = stop_and_read_verdict(page, shots)
