@@ -49,9 +49,30 @@ class Builder:
             value = {"choice": choice, "status": status, "error": "x", "pid": pid}
         return self.history.complete(inv, outcome, value, self._tick())  # type: ignore[arg-type]
 
-    def votes(self, n: int, choice: str = "yes", start: int = 1, **kw: Any) -> None:
-        for i in range(n):
-            self.vote(choice, count=start + i, **kw)
+    def votes(
+        self, n: int, choice: str = "yes", start: int = 1, counted: bool = True, **kw: Any
+    ) -> None:
+        """n acknowledged votes, all in flight together (a run that could race)."""
+        pid, resolution = kw.get("pid", 100), kw.get("resolution", 1)
+        invs = [
+            self.history.append(
+                kw.get("process", 0),
+                "invoke",
+                "vote",
+                {"choice": choice},
+                f"v-{next(self._ids)}",
+                self._tick(),
+            )
+            for _ in range(n)
+        ]
+        for i, inv in enumerate(invs):
+            value = {
+                "choice": choice,
+                "count": start + i if counted else None,
+                "pid": pid(i) if callable(pid) else pid,
+                "resolution_id": resolution,
+            }
+            self.history.complete(inv, "ok", value, self._tick())
 
     def nemesis(self, f: str) -> None:
         inv = self.history.append("nemesis", "invoke", f, None, None, self._tick())
@@ -85,6 +106,7 @@ def test_correct_history_passes_with_every_check_named() -> None:
         "unique-counts": "PASS",
         "counts-within-final": "PASS",
         "split-state": "PASS",
+        "concurrency": "PASS",
     }
     assert verdict.counts["yes"].to_dict() == {
         "ok": 5,
@@ -258,8 +280,7 @@ def test_split_state_seen_only_in_the_final_read_fails_and_blames_no_race() -> N
 
 def test_shared_state_across_processes_is_fine() -> None:
     b = Builder()
-    for i in range(6):
-        b.vote(count=i + 1, pid=100 + i % 2)
+    b.votes(6, pid=lambda i: 100 + i % 2)
     verdict = b.check(b.final(6), shared_state=True)
     assert verdict.check("split-state").status == "PASS"
     assert verdict.status == "PASS"
@@ -310,8 +331,7 @@ def test_votes_to_another_resolution_are_unknown() -> None:
 
 def test_target_without_counts_or_pids_skips_those_checks() -> None:
     b = Builder()
-    for _ in range(3):
-        b.vote(count=None, pid=None, resolution=None)
+    b.votes(3, counted=False, pid=None, resolution=None)
     verdict = b.check(FinalState({"yes": 3, "no": 0}, None, b._tick() + 10))
     assert statuses(verdict)["unique-counts"] == "SKIP"
     assert statuses(verdict)["split-state"] == "SKIP"
@@ -429,3 +449,23 @@ def test_only_one_of_several_workers_answering_is_unknown() -> None:
     assert split.status == "UNKNOWN"
     assert "only pid 100 answered" in split.detail
     assert verdict.status == "UNKNOWN"
+
+
+def test_votes_that_never_overlapped_prove_nothing() -> None:
+    # One client: each vote completes before the next is sent, so nothing could race.
+    b = Builder()
+    for i in range(5):
+        b.vote(count=i + 1)
+    verdict = b.check(b.final(5))
+    assert statuses(verdict)["bounds"] == "PASS"
+    assert statuses(verdict)["concurrency"] == "UNKNOWN"
+    assert verdict.status == "UNKNOWN"
+    assert "no two of the 5 votes were ever in flight at the same moment" in verdict.reason
+
+
+def test_overlapping_votes_let_a_clean_tally_pass() -> None:
+    b = Builder()
+    b.votes(3)
+    verdict = b.check(b.final(3))
+    assert verdict.check("concurrency").detail == "up to 3 votes were in flight at the same moment"
+    assert verdict.status == "PASS"

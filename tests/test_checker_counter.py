@@ -14,10 +14,10 @@ def statuses(verdict: object) -> dict[str, str]:
 
 
 def acked(n: int, start: int = 0) -> Timed:
-    """n votes of yes, one at a time, each 10 ms long, with counts 1..n."""
+    """n votes of yes, one every 10 ms, each 15 ms long (so they overlap), counts 1..n."""
     t = Timed()
     for i in range(n):
-        t.vote(i, f"v{i}", "yes", start + 10 * i, start + 10 * i + 5, count=i + 1)
+        t.vote(i, f"v{i}", "yes", start + 10 * i, start + 10 * i + 15, count=i + 1)
     return t
 
 
@@ -122,7 +122,8 @@ def test_a_read_against_one_vote_in_every_order(
     verdict = judge(t, final({"yes": 1}))
     assert verdict.check("reads").status == expected
     assert verdict.check("bounds").status == "PASS"
-    assert verdict.status == expected
+    # One vote alone cannot race: a run of it proves nothing (concurrency is UNKNOWN).
+    assert verdict.status == ("UNKNOWN" if expected == "PASS" else expected)
 
 
 def test_interleaved_read_below_its_lower_bound_fails_though_the_final_read_is_fine() -> None:
@@ -143,7 +144,7 @@ def test_interleaved_read_below_its_lower_bound_fails_though_the_final_read_is_f
 
 def test_reads_within_their_bounds_pass() -> None:
     t = acked(5)
-    t.read("reader", 12, 18, {"yes": 1})  # after v0 (ok at 5), v1 open at 10..15
+    t.read("reader", 12, 18, {"yes": 1})  # v0 acknowledged at 15, v1 open from 10
     t.read("reader", 26, 27, {"yes": 3})
     t.read("reader", 100, 101, {"yes": 5})
     verdict = judge(t, final({"yes": 5}))

@@ -13,6 +13,7 @@ from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History
 from loadtests.swarm.accounting import MasterLedger, WorkerLedger, collect, count_votes, split_quota
+from loadtests.swarm.live import LiveView, Peek
 from loadtests.swarm.options import FLAGS, RacecheckOptions, add_arguments
 from loadtests.swarm.protocol import RUN_ATTR, RunInfo, RunSummary, WorkerFinal
 from loadtests.swarm.tally import COLUMNS, tally_rows, verdict_line
@@ -231,11 +232,13 @@ def test_the_verdict_line_is_one_line_with_counts_reason_and_place() -> None:
 
 
 def test_tally_rows_show_live_counts_then_the_verdict_and_each_check() -> None:
-    live = tally_rows({"yes": 10, "no": 4}, {"yes": 12, "no": 4}, state="running")
+    view = LiveView()
+    view.add(Peek(1.0, {"yes": 12, "no": 4}, {"yes": 10, "no": 4}))
+    live = tally_rows(view, None, state="running")
     assert [r["row"] for r in live] == ["yes", "no"]
     assert live[0]["acked"] == 10 and live[0]["server"] == 12
-    assert live[0]["difference"] == ""  # sampled at different moments: not compared
-    done = tally_rows({"yes": 10}, None, state="done", result=RESULT)
+    assert live[0]["difference"] == 2 and live[0]["tone"] == ""  # within bounds: no proof
+    done = tally_rows(view, None, state="done", result=RESULT)
     assert [r["row"] for r in done] == ["yes", "no", "verdict", "bounds"]
     assert done[0]["difference"] == -37 and done[0]["detail"] == "37 acknowledged votes lost"
     assert done[2]["status"] == "FAIL"

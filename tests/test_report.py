@@ -74,6 +74,18 @@ class Scenario:
         for i in range(votes):
             at = start_ms + i * 2.0
             self.vote(i % clients, self.choices[i % len(self.choices)], at, at + 1.5)
+        # Two refused votes in flight together: clients that could race (the
+        # concurrency check), with nothing counted.
+        for process in (clients, clients + 1):
+            at = int(T0 + start_ms * MS)
+            self.history.append(
+                process, "invoke", "vote", {"choice": self.choices[0]}, f"r{process}", at
+            )
+        for process in (clients, clients + 1):
+            refused = {"choice": self.choices[0], "status": 409, "error": "no vote in progress"}
+            self.history.append(
+                process, "fail", "vote", refused, f"r{process}", int(T0 + start_ms * MS) + MS
+            )
 
     def write(self, run_dir: Path, final: bool = True, command: str = "", **extra: Any) -> Path:
         """Judge the history with the real checker and write a complete run directory."""

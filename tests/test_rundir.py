@@ -224,8 +224,9 @@ def test_junit_marks_errors_and_skips() -> None:
 
 def test_a_passing_run_rechecks_to_pass(tmp_path: Path) -> None:
     history = History()
-    for n in range(3):
-        inv = history.invoke(n, "vote", {"choice": "yes"}, f"p-{n}")
+    # Three clients' votes in flight together, as a run that could race.
+    invs = [history.invoke(n, "vote", {"choice": "yes"}, f"p-{n}") for n in range(3)]
+    for n, inv in enumerate(invs):
         history.complete(
             inv, "ok", {"choice": "yes", "count": n + 1, "pid": PID, "resolution_id": 1}
         )
@@ -281,9 +282,11 @@ def test_a_harness_error_stays_an_error_when_rechecked(tmp_path: Path) -> None:
 def test_recheck_sees_an_edited_history(tmp_path: Path) -> None:
     # Re-checking reads the files, not a cached verdict.
     history = History()
-    inv = history.invoke(0, "vote", {"choice": "yes"}, "e-0")
-    history.complete(inv, "ok", {"choice": "yes", "count": 1, "pid": PID, "resolution_id": 1})
-    run_dir = saved_run(tmp_path, history, final_state(1, 0))
+    invs = [history.invoke(n, "vote", {"choice": "yes"}, f"e-{n}") for n in (0, 2)]
+    for n, inv in enumerate(invs):
+        value = {"choice": "yes", "count": n + 1, "pid": PID, "resolution_id": 1}
+        history.complete(inv, "ok", value)
+    run_dir = saved_run(tmp_path, history, final_state(2, 0))
     extra = History(ops=history.ops())
     inv = extra.invoke(1, "vote", {"choice": "yes"}, "e-1")
     extra.complete(inv, "ok", {"choice": "yes", "count": 1, "pid": PID, "resolution_id": 1})

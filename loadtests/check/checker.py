@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadtests.check import checks, counter, echo, errors, ids, sets, stock
+from loadtests.check import checks, counter, echo, errors, ids, overlap, sets, stock
 from loadtests.check.evidence import Evidence, gather
 from loadtests.check.kinds import counters_only
 from loadtests.check.model import RESTART_FS, CheckSettings, FinalState
@@ -96,6 +96,11 @@ CHECKS: tuple[Check, ...] = (
         checks.split_state,
         4,
         root_cause=True,
+    ),
+    Check(
+        "concurrency",
+        "Did any two votes overlap in time, so that a race could happen?",
+        overlap.concurrency,
     ),
     Check("restart", "Did the server keep its memory?", checks.restart, 6),
     Check("recycle", "Did the server keep its processes?", checks.recycled, 6),

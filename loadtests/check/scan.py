@@ -79,6 +79,9 @@ class Scan:
     others: list[tuple[Op | None, Op]] = field(default_factory=list)
     # Votes that were not acknowledged (fail and info), for the errors check.
     unacked_votes: list[Op] = field(default_factory=list)
+    # The most votes ever in flight at once (invoked, not yet completed): below 2, no
+    # two requests overlapped and no race could happen.
+    peak_votes_in_flight: int = 0
 
     def bad(self, op: Op, field_name: str, value: Any, problem: str) -> None:
         """Record a piece of malformed evidence (the op, the field, what is wrong)."""
@@ -158,6 +161,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     epoch, epoch_pids = 0, None
     last_vote_ns = acks_before_restart = acks_with_count = 0
     others, unacked_votes = result.others, result.unacked_votes
+    in_flight = peak = 0
     for op in ops:
         process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
         if process == "nemesis":
@@ -168,6 +172,10 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             continue
         key = (process, vote_id or f)
         if kind == "invoke":
+            if f == "vote":
+                in_flight += 1
+                if in_flight > peak:  # noqa: PLR1730 (max() is a call per op: slower)
+                    peak = in_flight
             if f == "vote" and vote_id is not None:
                 if vote_id in vote_ids:
                     result.duplicate_ids.append(vote_id)
@@ -192,6 +200,8 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
                     unknown = _unknown_now(result)
                     result.reads.append(ReadSeen(op, invoke_ns, lower, acked, unknown, last_slot))
             continue
+        if invocation is not None:
+            in_flight -= 1
         value = op.value
         if type(value) is not dict and not isinstance(value, Mapping):
             if kind == "ok":
@@ -299,6 +309,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     result.last_vote_ns = last_vote_ns
     result.acks_before_restart = acks_before_restart
     result.acks_with_count = acks_with_count
+    result.peak_votes_in_flight = peak
     return result
 
 

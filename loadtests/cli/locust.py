@@ -21,6 +21,7 @@ from loadtests.defaults import BUILDS, SERVERS
 from loadtests.errors import LaunchError
 from loadtests.run.rundir import DEFAULT_ROOT
 from loadtests.swarm.driver import locust_command, locust_env, wait_for_file
+from loadtests.swarm.ports import refuse_busy_port
 from loadtests.target.launcher import ManagedProcess, TargetSpec, start_process, start_target
 from loadtests.target.safety import check_bind_host, reachable_urls
 
@@ -82,6 +83,7 @@ def _serve(
     extra: tuple[str, ...],
     ready_timeout: float,
 ) -> int:
+    refuse_busy_port(web_host, web_port, "--web-port")
     results.mkdir(parents=True, exist_ok=True)
     announce = results / "locust-web.json"
     announce.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 from loadtests.errors import HistoryError
 from loadtests.history import History, Op, iter_file, merge
+from loadtests.swarm.live import CollisionWatch, merge_collisions
 from loadtests.swarm.protocol import WorkerFinal, describe_worker
 
 Tally = dict[str, list[int]]  # choice -> [ok, fail, info]
@@ -65,12 +66,18 @@ class WorkerLedger:
         prefix: str,
         quota: int | None,
         choices: Sequence[str],
+        watch: CollisionWatch | None = None,
     ) -> None:
         self.run_id, self.worker, self.node, self.path = run_id, worker, node, path
         self.prefix = prefix
         self.quota = quota
         self.history = History("locust")
         self.acked = dict.fromkeys(choices, 0)
+        # For the live bounds: votes sent (counted before the request goes out) and
+        # votes definitely refused, per choice.
+        self.sent = dict.fromkeys(choices, 0)
+        self.refused = dict.fromkeys(choices, 0)
+        self.watch = watch if watch is not None else CollisionWatch()
         self.claimed = 0
         self.active = 0
         self.final: WorkerFinal | None = None
@@ -88,11 +95,24 @@ class WorkerLedger:
         self.claimed += 1
         return f"{self.prefix}{self.worker}-{self.claimed}"
 
+    def sending(self, choice: str) -> None:
+        """A vote for ``choice`` is about to be sent (before its invoke is recorded)."""
+        self.sent[choice] = self.sent.get(choice, 0) + 1
+
     def note(self, op: Op) -> None:
-        """Count an acknowledged vote for the live tally."""
-        if op.type == "ok" and isinstance(op.value, Mapping):
-            choice = str(op.value.get("choice"))
+        """Count a completed vote for the live tally, and look for a collision."""
+        if not isinstance(op.value, Mapping):
+            return
+        choice = str(op.value.get("choice"))
+        if op.type == "ok":
             self.acked[choice] = self.acked.get(choice, 0) + 1
+            self.watch.see(op)
+        elif op.type == "fail":
+            self.refused[choice] = self.refused.get(choice, 0) + 1
+
+    def upper(self) -> dict[str, int]:
+        """Votes sent so far that were not definitely refused, per choice."""
+        return {c: n - self.refused.get(c, 0) for c, n in self.sent.items()}
 
     def user_stopped(self) -> bool:
         """Note a user ending; True when the quota is spent and no user is left."""
@@ -106,6 +126,7 @@ class WorkerLedger:
             "worker": self.worker,
             "acked": dict(self.acked),
             "votes": self.claimed,
+            "collisions": self.watch.to_dict(),
         }
 
     def finish(self) -> WorkerFinal:
@@ -138,6 +159,9 @@ class MasterLedger:
     finals: dict[str, WorkerFinal] = field(default_factory=dict)
     live: dict[str, dict[str, int]] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    collisions: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # node -> found
+    # The single local runner's own ledger: its live counts are exact, in this process.
+    local: WorkerLedger | None = None
 
     def join(self, node: str, worker: str) -> None:
         """A worker started voting in this run."""
@@ -151,6 +175,22 @@ class MasterLedger:
         acked = snapshot.get("acked")
         if isinstance(acked, Mapping):
             self.live[node] = {str(k): int(v) for k, v in acked.items()}
+        found = snapshot.get("collisions")
+        if isinstance(found, Mapping):
+            self.collisions[node] = found
+
+    def upper(self) -> dict[str, int] | None:
+        """Live upper bounds per choice, when exact (a single local runner), else None."""
+        if self.local is None or set(self.participants) - {self.local.node}:
+            return None
+        return self.local.upper()
+
+    def live_collisions(self) -> dict[str, Any]:
+        """Collisions found so far, each within one worker's votes."""
+        parts = list(self.collisions.values())
+        if self.local is not None:
+            parts.append(self.local.watch.to_dict())
+        return merge_collisions(parts)
 
     def accept_final(self, final: WorkerFinal) -> bool:
         """Record a worker's final message; False if it belongs to another run."""

@@ -66,7 +66,8 @@ def wait_for_file(path: Path, process: ManagedProcess, timeout: float) -> dict[s
         time.sleep(0.05)
     raise LaunchError(
         f"Locust ({' '.join(process.argv[-6:])}) did not announce itself in {path} within "
-        f"{timeout:g} s; see its log {process.log_path}"
+        f"{timeout:g} s; "
+        + (f"see its log {process.log_path}" if process.log_path else "see its output above")
     )
 
 

@@ -54,6 +54,9 @@ def add_arguments(parser: Any) -> None:
     # Locust binds its web UI and master port to every interface by default;
     # with racecheck's locustfile they stay on loopback unless asked otherwise.
     parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
+    # Locust's start form offers 1 user unless told otherwise, and one user never races
+    # itself: offer the harness's concurrency, all spawned in the first second.
+    parser.set_defaults(num_users=defaults.CLIENTS, spawn_rate=float(defaults.CLIENTS))
     parser.add_argument(
         "--racecheck-build",
         choices=BUILDS,

@@ -16,7 +16,7 @@ import os
 import secrets
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,9 @@ from locust.runners import STATE_MISSING
 from loadtests.check.checker import CheckSettings
 from loadtests.run.round import Round
 from loadtests.run.rundir import new_run_dir
-from loadtests.swarm.accounting import Collected, MasterLedger, collect, split_quota
+from loadtests.swarm.accounting import Collected, MasterLedger, WorkerLedger, collect, split_quota
+from loadtests.swarm.health import reported_build
+from loadtests.swarm.live import LiveView, Peek
 from loadtests.swarm.options import RacecheckOptions
 from loadtests.swarm.protocol import RUN_ATTR, STOP_MSG, RunInfo, RunSummary, WorkerFinal
 from loadtests.swarm.tally import tally_rows, verdict_line
@@ -53,8 +55,9 @@ class MasterRun:
     round: Round | None
     settings: dict[str, Any]
     state: str = "running"  # running -> checking -> done
-    server: dict[str, int] | None = None
     result: dict[str, Any] | None = None
+    live: LiveView = field(default_factory=LiveView)
+    started_ns: int = field(default_factory=time.time_ns)
 
 
 class MasterSide:
@@ -75,6 +78,7 @@ class MasterSide:
     def start(self, options: RacecheckOptions) -> None:
         """test_start: decide the run's identity and quotas, and open the round."""
         self.join_finishing(60.0)  # a web UI user may start again while we still check
+        options = self._server_build(options)
         run_id = secrets.token_hex(4)
         run_dir = (
             options.results_dir
@@ -100,6 +104,26 @@ class MasterSide:
             self.node.end_test()  # votes into an unopened round would prove nothing
         elif round_ is not None and self.environment.web_ui is not None:
             gevent.spawn(self._poll_server, self.run)
+
+    def _server_build(self, options: RacecheckOptions) -> RacecheckOptions:
+        """Name the run after the build the server reports, not what the form said."""
+        if options.managed or options.target is not None:
+            return options
+        build = reported_build(str(self.environment.host or ""), options.timeout)
+        if build is None or build == options.build:
+            return options
+        if options.build is not None:
+            logger.warning(
+                "the form says build %s, but the server at %s reports %s: the run is %s",
+                options.build,
+                self.environment.host,
+                build,
+                build,
+            )
+        # The workers read their options from here too (Locust forwards them).
+        if self.environment.parsed_options is not None:
+            self.environment.parsed_options.racecheck_build = build
+        return replace(options, build=build)
 
     def _nodes(self) -> list[str]:
         if self.node.role != "master":
@@ -127,14 +151,28 @@ class MasterSide:
         }
 
     def _poll_server(self, run: MasterRun) -> None:
-        """Keep the server's current tally for the Tally tab while the run lasts."""
+        """Peek at the server's tally for the Tally tab while the run lasts."""
         assert run.round is not None
         while run.state == "running":
             try:
-                run.server = run.round.peek()
+                self._peek(run)
             except Exception:  # a poll must never break the run: the tab shows "-"
                 logger.debug("tally poll failed", exc_info=True)
             gevent.sleep(POLL_INTERVAL)
+
+    @staticmethod
+    def _peek(run: MasterRun) -> None:
+        """One read of the tally, between the bounds it is judged by (see swarm/live.py)."""
+        assert run.round is not None
+        # Acknowledged before the read is sent: every one of these must be in it.
+        lower = run.ledger.acked()
+        tally = run.round.peek()
+        # Taken after it completed: nothing sent later can be in it.
+        upper = run.ledger.upper()
+        if tally is None or run.state != "running":
+            return  # no answer, or the stop came while we read: the final read decides
+        seconds = (time.time_ns() - run.started_ns) / 1e9
+        run.live.add(Peek(seconds, tally, lower, upper))
 
     # -- test stop -------------------------------------------------------------------
 
@@ -242,11 +280,12 @@ class MasterSide:
         if self.run is not None and isinstance(data.get("racecheck"), dict):
             self.run.ledger.note_report(client_id, data["racecheck"])
 
-    def join_local(self, node_id: str, label: str, acked: dict[str, int]) -> None:
+    def join_local(self, ledger: WorkerLedger) -> None:
         """The local runner's own worker side takes part, with live counts shared."""
         if self.run is not None:
-            self.run.ledger.join(node_id, label)
-            self.run.ledger.live[node_id] = acked  # the dict the users update
+            self.run.ledger.join(ledger.node, ledger.worker)
+            self.run.ledger.live[ledger.node] = ledger.acked  # the dict the users update
+            self.run.ledger.local = ledger
 
     # -- the outcome -------------------------------------------------------------------
 
@@ -257,12 +296,22 @@ class MasterSide:
             return None
         return int(run.result.get("exit_code", 4))
 
-    def tally(self) -> list[dict[str, Any]]:
-        """The Tally tab's rows for the current (or last) run."""
+    def tally(self) -> dict[str, Any]:
+        """What the Tally tab shows of the current (or last) run."""
         run = self.run
         if run is None:
-            return []
-        return tally_rows(run.ledger.acked(), run.server, state=run.state, result=run.result)
+            return {"state": "idle", "rows": [], "points": [], "collisions": None}
+        collisions = run.ledger.live_collisions()
+        return {
+            "state": run.state,
+            "run_id": run.info.run_id,
+            "run_dir": run.info.run_dir,
+            "build": run.options.build,
+            "rows": tally_rows(run.live, collisions, state=run.state, result=run.result),
+            "points": run.live.points,
+            "collisions": collisions,
+            "verdict": run.result.get("verdict") if run.result is not None else None,
+        }
 
     def announce(self, path: Path) -> None:
         """Write this process's ports to ``path`` once it listens (for the harness)."""

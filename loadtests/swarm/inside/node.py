@@ -99,8 +99,7 @@ class Node:
         if self.worker is not None:
             self.worker.start(self.options())  # read again: now with the run info
             if self.master is not None and self.worker.run is not None:
-                ledger = self.worker.run.ledger
-                self.master.join_local(ledger.node, ledger.worker, ledger.acked)
+                self.master.join_local(self.worker.run.ledger)
 
     def stop(self) -> None:
         """test_stop: the worker side hands in its history, the master side checks."""

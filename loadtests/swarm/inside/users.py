@@ -15,6 +15,7 @@ from typing import Any
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
+from locust.user.task import LOCUST_STATE_STOPPING
 
 from loadtests.drive.client import Client
 from loadtests.swarm.inside.node import node_of
@@ -53,11 +54,25 @@ class Voter(FastHttpUser):
 
     @task
     def vote(self) -> None:
+        """Vote until Locust asks this user to stop; the vote in flight then finishes.
+
+        Locust kills a user at once when it is "waiting" between tasks, and with a
+        zero wait that kill can land after the next vote went out: a vote cut off in
+        flight, an unknown outcome, and an UNKNOWN verdict for a correct build (one
+        web UI run in six). Voting in a loop inside one task keeps the user
+        "running", so a stop waits for the reply (up to --stop-timeout).
+        """
+        while self._state != LOCUST_STATE_STOPPING:
+            self.vote_once()
+
+    def vote_once(self) -> None:
         """One vote for a random choice; the user stops when the vote quota is spent."""
         vote_id = self.ledger.claim()
         if vote_id is None:
             raise StopUser()
-        op = self.racecheck.vote(self.random.choice(self.choices), vote_id)
+        choice = self.random.choice(self.choices)
+        self.ledger.sending(choice)  # before the invoke: the live upper bound counts it
+        op = self.racecheck.vote(choice, vote_id)
         self.transport.settle(op)
         self.ledger.note(op)
 

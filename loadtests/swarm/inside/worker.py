@@ -20,6 +20,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from loadtests import defaults
 from loadtests.errors import RacecheckError
 from loadtests.swarm.accounting import WorkerLedger
+from loadtests.swarm.live import CollisionWatch
 from loadtests.swarm.options import RacecheckOptions
 from loadtests.swarm.protocol import DONE_MSG, FINAL_MSG, HELLO_MSG, WorkerFinal, describe_worker
 from loadtests.target.workload import Workload
@@ -83,6 +84,9 @@ class WorkerSide:
             prefix=options.vote_prefix or f"{info.run_id}-",
             quota=quota,
             choices=workload.choices,
+            watch=CollisionWatch(
+                shared_state=workload.shared_state, active=workload.reply != "reread"
+            ),
         )
         self.run = WorkerRun(options, workload, ledger)
         if worker_role:
