@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -23,6 +23,7 @@ from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
 from loadtests.history import History
+from loadtests.run.claim import claim
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
@@ -55,12 +56,12 @@ class RunOutcome:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
+def make_driver(settings: RunSettings, run_dir: Path, run_id: str = "") -> Driver:
     """The driver the settings ask for."""
     if settings.driver == "locust":
         from loadtests.swarm.driver import LocustDriver
 
-        return LocustDriver(settings, run_dir)
+        return LocustDriver(settings, run_dir, run_id or secrets.token_hex(6))
     from loadtests.drive.driver import Load, RequestsDriver
 
     load = Load(
@@ -78,8 +79,8 @@ def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
 class _Load:
     """The load's side of one run: its history, and what cut it short or left gaps."""
 
-    def __init__(self, settings: RunSettings, the_plan: Plan, run_dir: Path) -> None:
-        self.settings, self.plan, self.run_dir = settings, the_plan, run_dir
+    def __init__(self, settings: RunSettings, the_plan: Plan, run_dir: Path, run_id: str) -> None:
+        self.settings, self.plan, self.run_dir, self.run_id = settings, the_plan, run_dir, run_id
         self.history = History(settings.driver)
         self.interrupted: str | None = None
         self.gaps: tuple[str, ...] = ()
@@ -87,7 +88,7 @@ class _Load:
     def drive(self, round_: Round, target: RunningTarget | None) -> None:
         if round_.open() is not None:
             return
-        driver = make_driver(self.settings, self.run_dir)
+        driver = make_driver(self.settings, self.run_dir, self.run_id)
         from loadtests.nemesis.runner import start_nemeses
 
         nemeses = start_nemeses(
@@ -123,13 +124,30 @@ class _Load:
 def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     """Do one run end to end and write its directory. Never leaves a process behind."""
     the_plan = the_plan or plan(settings)
-    run_dir = new_run_dir(settings.label, out=settings.out)
-    load = _Load(settings, the_plan, run_dir)
+    # A folder of its own, locked for the run: nothing of another run is ever read back.
+    owned = claim(settings.out or new_run_dir(settings.label), settings.replace)
+    try:
+        return _execute(settings, the_plan, owned.path, owned.run_id, owned.describe)
+    finally:
+        owned.release()
+
+
+def _execute(
+    settings: RunSettings,
+    the_plan: Plan,
+    run_dir: Path,
+    run_id: str,
+    describe: Callable[..., None],
+) -> RunOutcome:
+    load = _Load(settings, the_plan, run_dir, run_id)
     run_settings = settings.to_dict()
     planned = the_plan.spec
     run_settings["preemption"] = preempting.settings_dict(
         planned.preempt if planned else None, planned.app if planned else None
     )
+    run_settings["run_id"] = run_id
+    # What `racecheck check` needs to judge the run even if it never finishes.
+    describe(check_settings=dataclasses.asdict(load.check_settings()), settings=run_settings)
     round_: Round | None = None
     try:
         with contextlib.ExitStack() as stack:

@@ -37,6 +37,7 @@ class RunSettings:
     nemesis_schedule: str | None = None
     allow_remote: bool = False
     out: Path | None = None
+    replace: bool = False  # empty a previous run's --out first (never a folder of other files)
     burst: bool = False
     read_every: int | None = None  # None: the target file's, else defaults.READ_EVERY
     race_window: float | None = None

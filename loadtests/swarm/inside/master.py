@@ -74,7 +74,8 @@ class MasterSide:
     def start(self, options: RacecheckOptions) -> None:
         """test_start: decide the run's identity and quotas, and open the round."""
         self.join_finishing(60.0)  # a web UI user may start again while we still check
-        run_id = secrets.token_hex(4)
+        # The harness names the run (managed mode), so the summary it reads back is this run's.
+        run_id = options.run_id or secrets.token_hex(4)
         run_dir = (
             options.results_dir
             if options.managed
@@ -269,6 +270,9 @@ class MasterSide:
         def write() -> None:
             web_ui: Any = self.environment.web_ui
             info: dict[str, Any] = {"pid": os.getpid(), "role": self.node.role}
+            run_id = getattr(self.environment.parsed_options, "racecheck_run_id", None)
+            if run_id:
+                info["run_id"] = run_id  # the harness refuses an announcement of another run
             if self.node.role == "master":
                 info["master_port"] = self.node.runner.server.port
             if web_ui is not None:

@@ -1,0 +1,72 @@
+"""Writing a run's files: whole or not at all, and an OS error as one line that says what to do.
+
+Every file racecheck leaves for people or for CI (result.json, junit.xml, history.jsonl,
+index.html) is written to a temporary name beside it and renamed into place, so a
+reader never sees half a file; when the write fails (a full disk, a folder made
+read-only), the temporary file is removed and the error says what to change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from loadtests.errors import HarnessError, RacecheckError, UsageError
+
+# The user can fix these by choosing another folder: bad input (exit 2). Anything else
+# (a full disk, an I/O error) is the harness failing to record its evidence (exit 4).
+_USER_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR})
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def os_problem(exc: OSError, path: Path, doing: str = "write") -> RacecheckError:
+    """The one-line error for an OS error on ``path``: UsageError or HarnessError."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in _USER_ERRNOS:
+        return UsageError(
+            f"cannot {doing} {path}: {reason}; choose a folder you can write with --out"
+        )
+    if exc.errno in _FULL_ERRNOS:
+        return HarnessError(
+            f"cannot {doing} {path}: {reason}; free some space there or choose another --out"
+        )
+    return HarnessError(f"cannot {doing} {path}: {reason}")
+
+
+def tmp_name(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed into place."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[str]]:
+    """Open a temporary file that replaces ``path`` when the block ends without error."""
+    tmp = tmp_name(path)
+    try:
+        with tmp.open(mode, encoding="utf-8") as out:
+            yield out
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise os_problem(exc, path) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all."""
+    with atomic_open(path) as out:
+        out.write(text)
+
+
+def guarded(path: Path, action: Callable[[], None], doing: str = "write") -> None:
+    """Run ``action``, turning an OSError into the one-line error for ``path``."""
+    try:
+        action()
+    except OSError as exc:
+        raise os_problem(exc, path, doing) from exc
