@@ -14,11 +14,14 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from loadtests.errors import HistoryError
+
+if TYPE_CHECKING:
+    from loadtests.journal import Journal
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 OP_TYPES: frozenset[str] = frozenset({"invoke", "ok", "fail", "info"})
@@ -107,18 +110,28 @@ def pairs(ops: Iterable[Op]) -> Iterator[Pair]:
 class History:
     """A thread-safe, append-only list of ops that hands out indexes in order."""
 
-    def __init__(self, driver: str = "requests", ops: Iterable[Op] = ()) -> None:
+    def __init__(
+        self, driver: str = "requests", ops: Iterable[Op] = (), journal: Journal | None = None
+    ) -> None:
         self.driver = driver
         self._ops: list[Op] = list(ops)
         self._lock = threading.Lock()
+        # With a journal the ops go to disk as they are recorded and are not kept here:
+        # memory stays flat in the length of the run (see loadtests/journal.py).
+        self.journal = journal
+        self._count = len(self._ops)
         # Open invocations by (process, vote_id or f), so close_pending() can
         # give each in-flight op its `info` completion when a run stops.
         self._open: dict[tuple[Process, str], Op] = {}
-        # Invocations that close_pending() completed as info, by id() (they stay
-        # alive in _ops, so ids are not reused): their thread may still come back.
-        self._abandoned: dict[int, Op] = {}
+        # Invocations that close_pending() completed as info, by id(), with the
+        # invocation itself kept alive so its id is not reused: its thread may come back.
+        self._abandoned: dict[int, tuple[Op, Op]] = {}
         for op in self._ops:
             self._track(op)
+            if journal is not None:
+                journal.add(op)
+        if journal is not None:
+            self._ops = []
 
     def _track(self, op: Op) -> None:
         key = pair_key(op)
@@ -154,8 +167,12 @@ class History:
         # Stamped under the lock so index order and time order agree, which
         # keeps each process's order intact when histories are merged by time.
         stamp = time.time_ns() if time_ns is None else time_ns
-        op = Op(len(self._ops), process, op_type, f, value, stamp, vote_id, driver or self.driver)
-        self._ops.append(op)
+        op = Op(self._count, process, op_type, f, value, stamp, vote_id, driver or self.driver)
+        self._count += 1
+        if self.journal is None:
+            self._ops.append(op)
+        else:
+            self.journal.add(op)
         self._track(op)
         return op
 
@@ -176,8 +193,8 @@ class History:
             raise HistoryError("a completion must be ok, fail or info, not invoke")
         with self._lock:
             abandoned = self._abandoned.get(id(invocation))
-            if abandoned is not None:
-                return abandoned
+            if abandoned is not None and abandoned[0] is invocation:
+                return abandoned[1]
             return self._append_locked(
                 invocation.process, op_type, invocation.f, value, invocation.vote_id, time_ns, None
             )
@@ -193,7 +210,7 @@ class History:
                 if isinstance(inv.value, dict) and "choice" in inv.value:
                     value["choice"] = inv.value["choice"]
                 op = self._append_locked(inv.process, "info", inv.f, value, inv.vote_id, None, None)
-                self._abandoned[id(inv)] = op
+                self._abandoned[id(inv)] = (inv, op)
                 closed.append(op)
         return closed
 
@@ -203,24 +220,31 @@ class History:
             return len(self._open)
 
     def ops(self) -> list[Op]:
-        """A snapshot of the ops recorded so far."""
+        """A snapshot of the ops recorded so far (read back from disk with a journal)."""
+        return list(self.stream())
+
+    def stream(self) -> Iterator[Op]:
+        """The ops recorded so far, one at a time (from the journal's file, if any)."""
         with self._lock:
-            return list(self._ops)
+            if self.journal is None:
+                return iter(list(self._ops))
+            self.journal.flush()
+            path = self.journal.path
+        from loadtests.journal import read_part
+
+        return read_part(path)
 
     def __len__(self) -> int:
-        return len(self._ops)
+        return self._count
 
     def __iter__(self) -> Iterator[Op]:
-        return iter(self.ops())
+        return self.stream()
 
     def write(self, path: Path) -> None:
         """Write the history as JSON lines (atomically: a reader never sees half a file)."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            for op in self.ops():
-                out.write(json.dumps(op.to_dict(), separators=(",", ":")))
-                out.write("\n")
-        tmp.replace(path)
+        from loadtests.journal import write_merged
+
+        write_merged(path, self.stream())
 
 
 def _loads(line: bytes) -> Any:
@@ -327,6 +351,7 @@ def merge(histories: Iterable[Iterable[Op]], driver: str = "locust") -> History:
         Op(i, op.process, op.type, op.f, op.value, op.time_ns, op.vote_id, op.driver)
         for i, (_, _, _, op) in enumerate(tagged)
     ]
+    merged._count = len(merged._ops)
     for op in merged._ops:
         merged._track(op)
     return merged

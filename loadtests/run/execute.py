@@ -23,6 +23,7 @@ from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
 from loadtests.history import History
+from loadtests.journal import PARTS_DIR, Journal
 from loadtests.run.claim import claim
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
@@ -81,7 +82,12 @@ class _Load:
 
     def __init__(self, settings: RunSettings, the_plan: Plan, run_dir: Path, run_id: str) -> None:
         self.settings, self.plan, self.run_dir, self.run_id = settings, the_plan, run_dir, run_id
-        self.history = History(settings.driver)
+        # The requests driver's ops stream to their part file as they complete; Locust's
+        # workers stream their own parts, merged after the run (see journal.py).
+        journal = (
+            Journal(run_dir / PARTS_DIR / "driver.jsonl") if settings.driver != "locust" else None
+        )
+        self.history = History(settings.driver, journal=journal)
         self.interrupted: str | None = None
         self.gaps: tuple[str, ...] = ()
 
@@ -164,7 +170,7 @@ def _execute(
                 stack.callback(lambda: started.stop(grace=1.0 if load.interrupted else 5.0))
             url = target.url if target is not None else the_plan.url
             assert url is not None
-            round_ = Round(url, the_plan.workload, run_dir, settings.timeout)
+            round_ = Round(url, the_plan.workload, run_dir, settings.timeout, _harness(run_dir))
             load.drive(round_, target)
     except KeyboardInterrupt:
         # Interrupted while starting or stopping the target: record what we have.
@@ -180,10 +186,17 @@ def _execute(
     with _signals_held():
         if round_ is None:  # interrupted before the target answered
             round_ = Round(the_plan.url or "", the_plan.workload, run_dir, settings.timeout)
+        if load.history.journal is not None:
+            load.history.journal.close()  # a batch the disk refused: HistoryError, exit 4
         record: Record = round_.record(
-            load.history.ops(), load.check_settings(), run_settings, settings.driver
+            load.history.stream(), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
+
+
+def _harness(run_dir: Path) -> History:
+    """The round's own history, streamed to its part like the load's."""
+    return History("harness", journal=Journal(run_dir / PARTS_DIR / "harness.jsonl"))
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ drawn last, from the files alone.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -21,9 +22,10 @@ from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.drive.client import Client, SessionTransport, Timeout
-from loadtests.history import History, Op, merge
+from loadtests.history import History, Op, iter_file
+from loadtests.journal import PARTS_DIR, merge_streams, write_merged
 from loadtests.report.notes import run_notes
-from loadtests.run.rundir import result_dict, write_history, write_result
+from loadtests.run.rundir import HISTORY_FILE, result_dict, write_result
 from loadtests.stats import summarize
 from loadtests.target.workload import Workload
 
@@ -58,13 +60,19 @@ class Round:
     """The harness's side of one run against a target at ``url``."""
 
     def __init__(
-        self, url: str, workload: Workload, run_dir: Path, load_timeout: float = defaults.TIMEOUT
+        self,
+        url: str,
+        workload: Workload,
+        run_dir: Path,
+        load_timeout: float = defaults.TIMEOUT,
+        harness: History | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.workload = workload
         self.run_dir = run_dir
         self.load_timeout = load_timeout
-        self.harness = History("harness")
+        # With a journal (racecheck run), the harness's ops are on disk as they happen.
+        self.harness = harness if harness is not None else History("harness")
         self.final = FinalState(None)
         self.setup_error: str | None = None
 
@@ -111,9 +119,19 @@ class Round:
         run_settings: Mapping[str, Any],
         driver: str,
     ) -> Record:
-        """Write the history, check it safely, write result.json and junit.xml, render."""
-        ops = merge([self.harness.ops(), load], driver=driver).ops()
-        write_history(self.run_dir, History(driver, ops))
+        """Write the history, check it safely, write result.json and junit.xml, render.
+
+        ``load`` is in time order (a History's stream, or Locust's merged workers); it
+        is merged with the harness's ops straight to history.jsonl, and the checks read
+        that file back: the evidence is on disk, whole, before anything judges it.
+        """
+        if self.harness.journal is not None:
+            self.harness.journal.close()
+        path = self.run_dir / HISTORY_FILE
+        write_merged(path, merge_streams([self.harness.stream(), load]))
+        # The parts are in history.jsonl now (a kill before this line leaves them).
+        shutil.rmtree(self.run_dir / PARTS_DIR, ignore_errors=True)
+        ops = iter_file(path)
         if self.setup_error is not None:
             verdict = error_verdict("setup", self.setup_error, settings.expect)
         else:
@@ -121,7 +139,8 @@ class Round:
             if settings.interrupted and verdict.status == "UNKNOWN":
                 # Other checks may be unknown too, but only because the run was cut short.
                 verdict = replace(verdict, reason=verdict.check("interrupted").detail)
-        return finish(self.run_dir, verdict, self.final, settings, run_settings, summarize(ops))
+        stats = summarize(iter_file(path))
+        return finish(self.run_dir, verdict, self.final, settings, run_settings, stats)
 
 
 def finish(

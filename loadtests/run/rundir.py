@@ -22,6 +22,7 @@ from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History, iter_file
 
 SCHEMA = "racecheck/result/v1"
+HISTORY_FILE = "history.jsonl"
 DEFAULT_ROOT = Path("reports")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from loadtests.errors import HistoryError
 from loadtests.history import History, Op, iter_file, merge
+from loadtests.journal import Journal
 from loadtests.swarm.protocol import WorkerFinal, describe_worker
 
 Tally = dict[str, list[int]]  # choice -> [ok, fail, info]
@@ -69,7 +70,9 @@ class WorkerLedger:
         self.run_id, self.worker, self.node, self.path = run_id, worker, node, path
         self.prefix = prefix
         self.quota = quota
-        self.history = History("locust")
+        # Streamed to its file as votes complete: a long run's worker stays flat in memory,
+        # and a killed one leaves what it recorded (see loadtests/journal.py).
+        self.history = History("locust", journal=Journal(path))
         self.acked = dict.fromkeys(choices, 0)
         self.claimed = 0
         self.active = 0
@@ -113,16 +116,15 @@ class WorkerLedger:
         if self.final is not None:
             return self.final
         closed = self.history.close_pending("still in flight when the Locust user stopped")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.history.write(self.path)
-        ops = self.history.ops()
+        assert self.history.journal is not None
+        self.history.journal.close()
         self.final = WorkerFinal(
             self.run_id,
             self.worker,
             self.node,
             str(self.path),
-            len(ops),
-            count_votes(ops),
+            len(self.history),
+            count_votes(self.history.stream()),
             len(closed),
         )
         return self.final

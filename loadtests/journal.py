@@ -1,0 +1,145 @@
+"""The history on disk as it happens: one append-only file per process, merged at the end.
+
+Each process that records operations (the driver process, each Locust worker, the
+harness's own requests) appends them to its own *part* file, in batches, as they
+complete: memory holds a batch, not the run, and a run killed with SIGKILL leaves
+every operation that was flushed before the signal. The round merges the parts
+into ``history.jsonl`` (same format: one op per line, as :meth:`History.write`
+writes it), streaming, ordered by time as :func:`loadtests.history.merge` orders.
+
+Writing is this module's job; reading is :func:`loadtests.history.iter_file`'s.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from loadtests.errors import HistoryError
+from loadtests.files import atomic_open, os_problem
+from loadtests.history import Op, iter_file
+
+PARTS_DIR = "parts"
+# A batch is written when it holds this many ops or is this old, whichever comes first:
+# a SIGKILL loses at most that much, and the disk sees one write per batch, not per op.
+BATCH_OPS = 256
+BATCH_SECONDS = 0.25
+
+
+def op_line(op: Op) -> str:
+    """One history line, exactly as History.write writes it."""
+    return json.dumps(op.to_dict(), separators=(",", ":")) + "\n"
+
+
+class Journal:
+    """An append-only part file, written in batches. Not thread-safe: History locks it.
+
+    The file is opened for each batch and closed again: no descriptor is held for the
+    run (a run near its open-files limit needs them for connections), and nothing is
+    left open if the run ends without closing the journal.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: str | None = None
+        self.written = 0
+        self._buffer: list[str] = []
+        self._since = time.monotonic()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+        except OSError as exc:
+            raise os_problem(exc, path) from exc
+
+    def add(self, op: Op) -> None:
+        """Buffer one op; write the batch when it is full or old."""
+        self._buffer.append(op_line(op))
+        if len(self._buffer) >= BATCH_OPS or time.monotonic() - self._since >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the buffered ops to the OS (they survive the process from here on)."""
+        self._since = time.monotonic()
+        if not self._buffer:
+            return
+        if self.error is None:
+            try:
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write("".join(self._buffer))
+                self.written += len(self._buffer)
+            except OSError as exc:
+                # The disk is full or gone: the history can no longer be whole. Say so
+                # at the end (the round refuses to judge it) rather than kill clients.
+                self.error = str(os_problem(exc, self.path))
+        self._buffer.clear()
+
+    def close(self) -> None:
+        """Flush; raise HistoryError if any batch could not be written."""
+        self.flush()
+        if self.error is not None:
+            raise HistoryError(f"the history could not be recorded: {self.error}")
+
+
+def read_part(path: Path) -> Iterator[Op]:
+    """The ops of a part file; a last line cut by a kill mid-write is left out."""
+    with path.open("rb") as raw:
+        raw.seek(0, 2)
+        size = raw.tell()
+        if size:
+            raw.seek(size - 1)
+            complete = raw.read(1) == b"\n"
+        else:
+            complete = True
+    if complete:
+        yield from iter_file(path)
+        return
+    ops = iter_file(path)
+    while True:
+        try:
+            op = next(ops)
+        except StopIteration:
+            return
+        except HistoryError:
+            return  # only the cut last line can be unreadable here; earlier ones read fine
+        yield op
+
+
+def merge_streams(sources: Iterable[Iterable[Op]]) -> Iterator[Op]:
+    """Merge time-ordered streams by time (ties: the earlier source first), re-indexed.
+
+    Each part is in time order (a History stamps under its lock), so this is
+    :func:`loadtests.history.merge`'s order without holding the ops.
+    """
+    tagged = (
+        ((op.time_ns, source, position, op) for position, op in enumerate(stream))
+        for source, stream in enumerate(sources)
+    )
+    for index, (_, _, _, op) in enumerate(heapq.merge(*tagged, key=lambda item: item[:3])):
+        yield Op(index, op.process, op.type, op.f, op.value, op.time_ns, op.vote_id, op.driver)
+
+
+def write_merged(path: Path, ops: Iterable[Op]) -> int:
+    """Write ``ops`` as a history file, whole or not at all; returns how many."""
+    count = 0
+    with atomic_open(path) as out:
+        batch: list[str] = []
+        for op in ops:
+            batch.append(op_line(op))
+            if len(batch) >= 4096:
+                out.write("".join(batch))
+                batch.clear()
+            count += 1
+        out.write("".join(batch))
+    return count
+
+
+def part_files(run_dir: Path) -> list[Path]:
+    """Every part a run leaves while it runs: the driver's, the harness's, Locust workers'."""
+    found: list[Path] = []
+    for folder in (run_dir / PARTS_DIR, run_dir / "locust" / "workers", run_dir / "workers"):
+        if folder.is_dir():
+            found += sorted(folder.glob("*.jsonl"))
+    return found
