@@ -1,4 +1,4 @@
-"""Two runs never mix in one --out: refused unless --replace, and every file read back names its run."""
+"""Two runs never mix in one --out: refused unless --replace; files read back name their run."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from loadtests.errors import HistoryError, UsageError
 from loadtests.history import History, Op, iter_file
 from loadtests.journal import merge_streams, part_files, read_part
 from loadtests.run.claim import read_run_file
+from loadtests.run.resultshape import validate
 
 SCHEMA = "racecheck/result/v1"
 HISTORY_FILE = "history.jsonl"
@@ -124,9 +125,10 @@ def read_result(run_dir: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{path} is not valid JSON: {exc}") from exc
-    if data.get("schema") != SCHEMA:
-        raise HistoryError(f"{path} has schema {data.get('schema')!r}; expected {SCHEMA!r}")
-    return data
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise HistoryError(f"{path} has schema {schema!r}; expected {SCHEMA!r}")
+    return validate(data, path)
 
 
 def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
