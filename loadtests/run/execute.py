@@ -187,7 +187,11 @@ def _execute(
         if round_ is None:  # interrupted before the target answered
             round_ = Round(the_plan.url or "", the_plan.workload, run_dir, settings.timeout)
         if load.history.journal is not None:
-            load.history.journal.close()  # a batch the disk refused: HistoryError, exit 4
+            try:
+                load.history.journal.close()  # a batch the disk refused: HistoryError, exit 4
+            finally:
+                if round_.harness.journal is not None:
+                    round_.harness.journal.flush()  # the setup ops too, for `racecheck check`
         record: Record = round_.record(
             load.history.stream(), load.check_settings(), run_settings, settings.driver
         )

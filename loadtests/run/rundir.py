@@ -19,6 +19,7 @@ from loadtests import __version__
 from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
 from loadtests.errors import HistoryError, UsageError
+from loadtests.files import write_atomic
 from loadtests.history import History, Op, iter_file
 from loadtests.journal import merge_streams, part_files, read_part
 from loadtests.run.claim import read_run_file
@@ -102,8 +103,9 @@ def junit_xml(result: Mapping[str, Any]) -> str:
 
 def write_result(run_dir: Path, result: Mapping[str, Any]) -> None:
     """Write result.json and junit.xml (the round draws index.html from them afterwards)."""
-    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (run_dir / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
+    # Each whole or not at all: CI never reads half a result, a full disk leaves no .tmp.
+    write_atomic(run_dir / "result.json", json.dumps(result, indent=2) + "\n")
+    write_atomic(run_dir / "junit.xml", junit_xml(result))
 
 
 def write_history(run_dir: Path, history: History) -> Path:

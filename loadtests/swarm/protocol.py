@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.errors import HistoryError
+from loadtests.files import write_atomic
 
 # Messages, by who sends them:
 STOP_MSG = "racecheck_stop"  # master -> workers: stop voting and hand in
@@ -115,9 +116,7 @@ class RunSummary:
             "finals": [f.to_dict() for f in self.finals],
             "gaps": list(self.gaps),
         }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, json.dumps(body, indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> RunSummary:
