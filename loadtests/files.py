@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -30,11 +31,29 @@ def os_problem(exc: OSError, path: Path, doing: str = "write") -> RacecheckError
         return UsageError(
             f"cannot {doing} {path}: {reason}; choose a folder you can write with --out"
         )
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return HarnessError(f"cannot {doing} {path}: {reason}; {raise_open_files()}")
     if exc.errno in _FULL_ERRNOS:
         return HarnessError(
             f"cannot {doing} {path}: {reason}; free some space there or choose another --out"
         )
     return HarnessError(f"cannot {doing} {path}: {reason}")
+
+
+def raise_open_files() -> str:
+    """How to give racecheck more file descriptors (each client holds a connection)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(4 * soft, 4096)
+    if hard == resource.RLIM_INFINITY or hard >= wanted:
+        how = f"raise it with `ulimit -n {wanted}` in the shell that runs racecheck"
+    elif hard > soft:
+        how = f"raise it with `ulimit -n {hard}` (the hard limit) in the shell that runs racecheck"
+    else:
+        how = (
+            f"the hard limit is {hard} too: raise it (as root: `ulimit -Hn {wanted}`, or "
+            "/etc/security/limits.conf), then `ulimit -n` to match"
+        )
+    return f"racecheck may open {soft} files at once: {how}, or use fewer --clients"
 
 
 def tmp_name(path: Path) -> Path:

@@ -12,11 +12,14 @@ Writing is this module's job; reading is :func:`loadtests.history.iter_file`'s.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import json
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from loadtests.errors import HistoryError
 from loadtests.files import atomic_open, os_problem
@@ -37,9 +40,9 @@ def op_line(op: Op) -> str:
 class Journal:
     """An append-only part file, written in batches. Not thread-safe: History locks it.
 
-    The file is opened for each batch and closed again: no descriptor is held for the
-    run (a run near its open-files limit needs them for connections), and nothing is
-    left open if the run ends without closing the journal.
+    The file is opened once, when the journal is made (a run near its open-files
+    limit must not fail to write its evidence later), and closed by :meth:`close`, or
+    when the journal is dropped without it.
     """
 
     def __init__(self, path: Path) -> None:
@@ -50,9 +53,11 @@ class Journal:
         self._since = time.monotonic()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"")
+            # Unbuffered: a write the disk refuses is not retried when the file closes.
+            self._file: BinaryIO | None = path.open("wb", buffering=0)
         except OSError as exc:
             raise os_problem(exc, path) from exc
+        self._finalizer = weakref.finalize(self, self._file.close)
 
     def add(self, op: Op) -> None:
         """Buffer one op; write the batch when it is full or old."""
@@ -65,10 +70,14 @@ class Journal:
         self._since = time.monotonic()
         if not self._buffer:
             return
-        if self.error is None:
+        if self._file is not None and self.error is None:
             try:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write("".join(self._buffer))
+                data = memoryview("".join(self._buffer).encode("utf-8"))
+                while data:
+                    wrote = self._file.write(data)
+                    if not wrote:  # a regular file writes something or raises; never spin
+                        raise OSError(errno.EIO, "the file took no bytes")
+                    data = data[wrote:]
                 self.written += len(self._buffer)
             except OSError as exc:
                 # The disk is full or gone: the history can no longer be whole. Say so
@@ -77,8 +86,14 @@ class Journal:
         self._buffer.clear()
 
     def close(self) -> None:
-        """Flush; raise HistoryError if any batch could not be written."""
+        """Flush and close; raise HistoryError if any batch could not be written."""
         self.flush()
+        if self._file is not None:
+            try:
+                self._finalizer()
+            except OSError as exc:
+                self.error = self.error or str(os_problem(exc, self.path))
+            self._file = None
         if self.error is not None:
             raise HistoryError(f"the history could not be recorded: {self.error}")
 

@@ -36,13 +36,18 @@ def tmpfs(where: Path, *options: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def run_limited(args: list[str], fsize: int | None = None) -> subprocess.CompletedProcess[str]:
+def run_limited(
+    args: list[str], fsize: int | None = None, nofile: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """racecheck ARGS (under a file-size limit if asked); nothing it started may outlive it."""
     tag = uuid.uuid4().hex
 
     def limit() -> None:
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        if nofile is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
 
     done = subprocess.run(
         [RACECHECK, *args],
@@ -118,3 +123,18 @@ def test_an_out_that_is_a_file_or_under_one_is_bad_input(tmp_path: Path, where: 
     assert run.exit_code == 2, run.describe()
     one_line(run.stderr)
     assert (tmp_path / "f").read_text() == "mine"
+
+
+@pytest.mark.e2e
+def test_running_out_of_file_descriptors_is_a_harness_error_saying_how_to_raise_it(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    done = run_limited(["run", "--votes", "300", "--clients", "40", "--out", str(out)], nofile=30)
+    assert done.returncode == 4, done.stdout + done.stderr
+    result = json.loads((out / "result.json").read_text())
+    assert result["verdict"] == "ERROR"
+    assert "ulimit -n" in result["reason"] and "Too many open files" in result["reason"]
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    starved = [op for op in history if "Too many open files" in str(op.get("value"))]
+    assert starved and all(op["type"] == "fail" for op in starved)  # never sent, not info

@@ -57,6 +57,9 @@ class Transport(Protocol):
         ...
 
 
+_NOT_SENT = frozenset({errno.ECONNREFUSED, errno.EMFILE, errno.ENFILE})
+
+
 def is_refused(exc: BaseException) -> bool:
     """Whether ECONNREFUSED is anywhere in the error's chain (then nothing was sent).
 
@@ -72,7 +75,8 @@ def is_refused(exc: BaseException) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
+            # Out of file descriptors: the socket was never made, so nothing was sent.
+            isinstance(current, OSError) and current.errno in _NOT_SENT
         ):
             return True
         linked = [

@@ -108,6 +108,7 @@ class _Load:
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+            round_.harness_error = getattr(driver, "harness_error", None)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
         # to answer the closing requests.
         short = min(self.settings.timeout, 1.0) if self.interrupted else None

@@ -75,6 +75,8 @@ class Round:
         self.harness = harness if harness is not None else History("harness")
         self.final = FinalState(None)
         self.setup_error: str | None = None
+        # The harness failed during the load (it ran out of file descriptors): ERROR.
+        self.harness_error: str | None = None
 
     def client(self, read_timeout: float | None = None, history: History | None = None) -> Client:
         """A client for the harness's own requests, recorded in its history."""
@@ -134,6 +136,8 @@ class Round:
         ops = iter_file(path)
         if self.setup_error is not None:
             verdict = error_verdict("setup", self.setup_error, settings.expect)
+        elif self.harness_error is not None:
+            verdict = error_verdict("harness", self.harness_error, settings.expect)
         else:
             verdict = check_safe(ops, self.final, settings)
             if settings.interrupted and verdict.status == "UNKNOWN":
