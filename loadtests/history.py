@@ -14,14 +14,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 
 from loadtests.errors import HistoryError
-
-if TYPE_CHECKING:
-    from loadtests.journal import Journal
+from loadtests.files import atomic_open
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 OP_TYPES: frozenset[str] = frozenset({"invoke", "ok", "fail", "info"})
@@ -75,6 +73,31 @@ class Op:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HistoryError(f"malformed history op {raw!r}: {exc}") from exc
+
+
+def op_line(op: Op) -> str:
+    """One line of history.jsonl: the one format every writer uses."""
+    return json.dumps(op.to_dict(), separators=(",", ":")) + "\n"
+
+
+class Journal(Protocol):
+    """Where a History streams its ops instead of keeping them (loadtests/journal.py)."""
+
+    def add(self, op: Op) -> None:
+        """Record one op (buffered)."""
+        ...
+
+    def flush(self) -> None:
+        """Hand what is buffered to the OS."""
+        ...
+
+    def close(self) -> None:
+        """Flush for good; raise HistoryError if anything could not be written."""
+        ...
+
+    def read(self) -> Iterator[Op]:
+        """Every op recorded so far."""
+        ...
 
 
 def pair_key(op: Op) -> tuple[Process, str]:
@@ -229,10 +252,7 @@ class History:
             if self.journal is None:
                 return iter(list(self._ops))
             self.journal.flush()
-            path = self.journal.path
-        from loadtests.journal import read_part
-
-        return read_part(path)
+            return self.journal.read()
 
     def __len__(self) -> int:
         return self._count
@@ -242,9 +262,9 @@ class History:
 
     def write(self, path: Path) -> None:
         """Write the history as JSON lines (atomically: a reader never sees half a file)."""
-        from loadtests.journal import write_merged
-
-        write_merged(path, self.stream())
+        with atomic_open(path) as out:
+            for op in self.stream():
+                out.write(op_line(op))
 
 
 def _loads(line: bytes) -> Any:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import heapq
-import json
 import time
 import weakref
 from collections.abc import Iterable, Iterator
@@ -23,18 +22,13 @@ from typing import BinaryIO
 
 from loadtests.errors import HistoryError
 from loadtests.files import atomic_open, os_problem
-from loadtests.history import Op, iter_file
+from loadtests.history import Op, iter_file, op_line
 
 PARTS_DIR = "parts"
 # A batch is written when it holds this many ops or is this old, whichever comes first:
 # a SIGKILL loses at most that much, and the disk sees one write per batch, not per op.
 BATCH_OPS = 256
 BATCH_SECONDS = 0.25
-
-
-def op_line(op: Op) -> str:
-    """One history line, exactly as History.write writes it."""
-    return json.dumps(op.to_dict(), separators=(",", ":")) + "\n"
 
 
 class Journal:
@@ -84,6 +78,10 @@ class Journal:
                 # at the end (the round refuses to judge it) rather than kill clients.
                 self.error = str(os_problem(exc, self.path))
         self._buffer.clear()
+
+    def read(self) -> Iterator[Op]:
+        """Every op written so far (call flush first for the buffered ones)."""
+        return read_part(self.path)
 
     def close(self) -> None:
         """Flush and close; raise HistoryError if any batch could not be written."""
