@@ -132,9 +132,11 @@ def execute(settings: RunSettings, the_plan: Plan | None = None) -> RunOutcome:
     """Do one run end to end and write its directory. Never leaves a process behind."""
     the_plan = the_plan or plan(settings)
     # A folder of its own, locked for the run: nothing of another run is ever read back.
-    owned = claim(settings.out or new_run_dir(settings.label), settings.replace)
+    # A target file's `name` names the run (docs/targets.md), else its file name does.
+    label = settings.label_for(the_plan.workload.name if settings.target_file else None)
+    owned = claim(settings.out or new_run_dir(label), settings.replace)
     try:
-        return _execute(settings, the_plan, owned.path, owned.run_id, owned.describe)
+        return _execute(settings, the_plan, owned.path, owned.run_id, owned.describe, label)
     finally:
         owned.release()
 
@@ -145,6 +147,7 @@ def _execute(
     run_dir: Path,
     run_id: str,
     describe: Callable[..., None],
+    label: str,
 ) -> RunOutcome:
     load = _Load(settings, the_plan, run_dir, run_id)
     run_settings = settings.to_dict()
@@ -153,6 +156,7 @@ def _execute(
         planned.preempt if planned else None, planned.app if planned else None
     )
     run_settings["run_id"] = run_id
+    run_settings["name"] = label
     # What `racecheck check` needs to judge the run even if it never finishes.
     describe(check_settings=dataclasses.asdict(load.check_settings()), settings=run_settings)
     round_: Round | None = None

@@ -110,9 +110,13 @@ class RunSettings:
     @property
     def label(self) -> str:
         """A short name for the run directory and reports."""
+        return self.label_for()
+
+    def label_for(self, target_name: str | None = None) -> str:
+        """The label, with the target file's own ``name`` when it has been read."""
         if self.name:
             return self.name
-        target = self.target_file.stem if self.target_file else self.build
+        target = target_name or (self.target_file.stem if self.target_file else self.build)
         return f"{target}-{self.server or 'default'}-{self.driver}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -249,7 +249,8 @@ class RunningTarget:
         else:
             what = f"did not answer GET {path} within {timeout:g} s (last: {last})"
             hint = "Give it a longer ready timeout on a loaded machine" + (
-                ", or use health_path=None if the app has no such route."
+                ", or drop the target file's `health` key (the pytest plugin's health_path)"
+                " if the app has no such route."
                 if self.spec.health_path
                 else "."
             )
@@ -337,6 +338,9 @@ def _start_target(spec: TargetSpec, ready_timeout: float, log_path: Path | None)
     return target
 
 
+SCRATCH_ENV = "RACECHECK_SCRATCH_DIR"
+
+
 def _scratch_dir(spec: TargetSpec) -> Path | None:
     """A folder for the sqlite build's database, owned (and removed) by the launcher.
 
@@ -374,6 +378,8 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
             env[preempting.ENV_TRACE_DIR] = os.path.abspath(spec.trace_dir)
     if scratch is not None:
         env["RACECHECK_DATABASE"] = str(scratch / "votes.sqlite3")
+        # If the launcher is SIGKILLed, the target removes it before its group ends.
+        env[SCRATCH_ENV] = str(scratch)
     # The repo root too, so target_app and loadtests import even when not installed.
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([*spec.pythonpath, str(_REPO_ROOT), *inherited])

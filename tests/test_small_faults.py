@@ -1,0 +1,105 @@
+"""The smaller promises of issue 16: a target file's name, a quiet waitress log, no scratch
+folder left after SIGKILL, and a launch failure that still leaves result.json and junit.xml."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from support.cli import RACECHECK, TAG_VARIABLE, racecheck, tagged_processes
+
+from loadtests.target.wsgi import OncePerInterval
+
+TARGETS = Path(__file__).parent / "targets"
+APPS = Path(__file__).parent / "apps"
+
+
+def test_queue_depth_lines_are_held_back_to_one_per_interval() -> None:
+    gate = OncePerInterval(10.0)
+    records = [
+        logging.LogRecord(
+            "waitress.queue", logging.WARNING, "", 0, "Task queue depth is 3", (), None
+        )
+        for _ in range(5)
+    ]
+    for n, record in enumerate(records):
+        record.created = 100.0 + n
+    late = logging.LogRecord("waitress.queue", logging.WARNING, "", 0, "depth", (), None)
+    late.created = 111.0
+    assert [gate.filter(r) for r in [*records, late]] == [True, False, False, False, False, True]
+    assert "4 such lines held back" in str(late.msg)
+
+
+@pytest.mark.e2e
+def test_a_target_files_name_names_the_run(tmp_path: Path) -> None:
+    text = (TARGETS / "classroom_locked.toml").read_text()
+    target = tmp_path / "t.toml"
+    target.write_text(text.replace("[target]\n", '[target]\nname = "budget-vote"\n', 1))
+    run = racecheck("run", "--target", str(target), "--votes", "20", "--clients", "2", cwd=tmp_path)
+    assert run.exit_code == 0, run.describe()
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    assert "budget-vote" in run_dir.name
+
+
+@pytest.mark.e2e
+def test_waitress_under_a_queue_logs_a_few_lines_not_one_per_request(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run = racecheck("run", "--votes", "600", "--clients", "32", "--threads", "1", out=out)
+    assert run.exit_code == 0, run.describe()
+    assert (out / "target.log").read_text().count("queue depth") <= 5
+
+
+@pytest.mark.e2e
+def test_a_launch_failure_leaves_result_and_junit_and_names_no_missing_option(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    run = racecheck(
+        "run", "--app", "crash_at_import:app", "--votes", "10", out=out,
+        env={"PYTHONPATH": str(APPS)},
+    )  # fmt: skip
+    assert run.exit_code == 4, run.describe()
+    assert (out / "result.json").is_file() and (out / "junit.xml").is_file()
+    assert run.result()["verdict"] == "ERROR"
+    assert "--ready-timeout" not in run.stderr + run.stdout
+
+
+@pytest.mark.e2e
+def test_no_sqlite_scratch_folder_outlives_a_sigkilled_run(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "run"
+    tag = uuid.uuid4().hex
+    process = subprocess.Popen(
+        [RACECHECK, "run", "--build", "sqlite", "--votes", "100000", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, TAG_VARIABLE: tag, "CI": "1", "TMPDIR": str(scratch)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        part = out / "parts" / "driver.jsonl"
+        while time.monotonic() < deadline and process.poll() is None:
+            if part.is_file() and part.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        assert list(scratch.glob("racecheck-db-*")), "the sqlite build made no scratch folder"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+        deadline = time.monotonic() + 5
+        while (tagged_processes(tag) or list(scratch.glob("racecheck-db-*"))) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        assert tagged_processes(tag) == []
+        assert list(scratch.glob("racecheck-db-*")) == []
+    finally:
+        for pid in tagged_processes(tag):
+            os.kill(pid, signal.SIGKILL)
