@@ -170,6 +170,9 @@ class Matrix:
             preempt=cell.preempt,
             expect="violation" if cell.expected_verdict == "FAIL" else "pass",
             out=cell_dir,
+            # A comparison run again into its folder redoes each cell: the old cell's files
+            # go first, so no cell ever mixes two runs (only in folders racecheck wrote).
+            replace=True,
             name=cell.name,
             progress=False,  # the comparison shows its own progress
         )
