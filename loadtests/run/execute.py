@@ -22,8 +22,8 @@ from loadtests.check.checker import CheckSettings
 from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
-from loadtests.history import History
-from loadtests.journal import PARTS_DIR, Journal
+from loadtests.history import History, iter_file
+from loadtests.journal import PARTS_DIR, Journal, merge_streams
 from loadtests.run.claim import claim
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
@@ -90,6 +90,7 @@ class _Load:
         self.history = History(settings.driver, journal=journal)
         self.interrupted: str | None = None
         self.gaps: tuple[str, ...] = ()
+        self.sources: tuple[Path, ...] = ()  # history files a driver left (Locust workers)
 
     def drive(self, round_: Round, target: RunningTarget | None) -> None:
         if round_.open() is not None:
@@ -108,6 +109,7 @@ class _Load:
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+            self.sources = tuple(getattr(driver, "sources", ()))
             round_.harness_error = getattr(driver, "harness_error", None)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
         # to answer the closing requests.
@@ -197,8 +199,10 @@ def _execute(
             finally:
                 if round_.harness.journal is not None:
                     round_.harness.journal.flush()  # the setup ops too, for `racecheck check`
+        # Every source in time order, merged as it is written: never all in memory.
+        streams = [load.history.stream(), *(iter_file(path) for path in load.sources)]
         record: Record = round_.record(
-            load.history.stream(), load.check_settings(), run_settings, settings.driver
+            merge_streams(streams), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
 

@@ -92,6 +92,8 @@ class LocustDriver:
         self.dir = run_dir / "locust"
         self.stop = threading.Event()
         self.gaps: tuple[str, ...] = ()
+        # The workers' verified history files: the load's ops, each file in time order.
+        self.sources: tuple[Path, ...] = ()
         self.stop_timeout = CONNECT_TIMEOUT + settings.timeout + 2.0
         self._main: ManagedProcess | None = None
         self._workers: list[ManagedProcess] = []
@@ -179,7 +181,7 @@ class LocustDriver:
             process.stop(grace=3.0)
 
     def merge_into(self, history: History) -> None:
-        """Append every worker's ops to ``history`` (in time order) and note the gaps."""
+        """Verify every worker's history file (``sources``) and note the gaps."""
         try:
             summary = RunSummary.read(self.dir / "summary.json")
         except HistoryError as exc:
@@ -192,11 +194,9 @@ class LocustDriver:
                 f"{summary.run_id}, not to this run ({self.run_id}): its counts were not used",
             )
             return
-        collected = collect(summary.finals, summary.gaps)
-        for op in collected.ops:
-            history.append(
-                op.process, op.type, op.f, op.value, op.vote_id, time_ns=op.time_ns, driver="locust"
-            )
+        # Verified, not read in: the round streams the workers' files (memory stays flat).
+        collected = collect(summary.finals, summary.gaps, keep=False)
+        self.sources = collected.paths
         self.gaps = collected.gaps
 
     def run(self, url: str, workload: Workload, history: History) -> None:

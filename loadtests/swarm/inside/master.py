@@ -26,6 +26,8 @@ from locust.env import Environment
 from locust.runners import STATE_MISSING
 
 from loadtests.check.checker import CheckSettings
+from loadtests.history import iter_file
+from loadtests.journal import merge_streams
 from loadtests.run.round import Round
 from loadtests.run.rundir import new_run_dir
 from loadtests.swarm.accounting import Collected, MasterLedger, collect, split_quota
@@ -164,7 +166,8 @@ class MasterSide:
                 summary.write(Path(run.info.run_dir) / "summary.json")
             else:
                 assert run.round is not None
-                run.result = self._close(run, collect(run.ledger.finals.values(), gaps))
+                collected = collect(run.ledger.finals.values(), gaps, keep=False)
+                run.result = self._close(run, collected)
         except Exception as exc:
             logger.exception("the check could not run")
             run.result = {"verdict": "ERROR", "reason": str(exc), "exit_code": 4, "counts": {}}
@@ -186,7 +189,9 @@ class MasterSide:
             reply=workload.reply,
         )
         run_settings = {**run.settings, "workers": collected.workers}
-        return run.round.record(collected.ops, settings, run_settings, "locust").result
+        # The workers' files streamed, not read into memory (each is in time order).
+        load = merge_streams([iter_file(path) for path in collected.paths])
+        return run.round.record(load, settings, run_settings, "locust").result
 
     def _await_finals(self, run: MasterRun) -> None:
         """Stop every worker and wait until each participant's final message is in."""
