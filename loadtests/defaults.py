@@ -29,6 +29,12 @@ DRIVER: Final[DriverName] = "requests"
 THREADS: Final = 16  # request threads per server process
 WORKERS: Final = 1  # server processes (gunicorn workers, apache mod_wsgi daemon processes)
 CLIENTS: Final = 32  # concurrent clients of the load
+# Upper bounds of a run's size: beyond them a typo, not a load test (a thread per
+# client, a vote id per vote, a timer per timeout), refused before anything starts.
+MAX_CLIENTS: Final = 10_000
+MAX_VOTES: Final = 1_000_000_000
+MAX_TIMEOUT: Final = 3600.0
+MAX_PROCESSES: Final = 256  # Locust worker processes
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
 CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from support.cli import RACECHECK, TAG_VARIABLE, racecheck, tagged_processes
 
+from loadtests.errors import UsageError
+from loadtests.run.settings import RunSettings
 from loadtests.target.wsgi import OncePerInterval
 
 TARGETS = Path(__file__).parent / "targets"
@@ -103,3 +105,27 @@ def test_no_sqlite_scratch_folder_outlives_a_sigkilled_run(tmp_path: Path) -> No
     finally:
         for pid in tagged_processes(tag):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [
+        ({"votes": 10**20}, "--votes"),
+        ({"votes": 5, "clients": 10**8}, "--clients"),
+        ({"votes": 5, "timeout": 1e300}, "--timeout"),
+        ({"votes": 5, "timeout": float("nan")}, "--timeout"),
+        ({"votes": 5, "driver": "locust", "processes": 10**6}, "--processes"),
+    ],
+)
+def test_huge_sizes_are_refused_before_anything_starts(
+    options: dict[str, object], flag: str
+) -> None:
+    with pytest.raises(UsageError, match=f"{flag} must be"):
+        RunSettings(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.e2e
+def test_a_huge_timeout_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    run = racecheck("run", "--votes", "10", "--timeout", "1e300", out=tmp_path / "run")
+    assert run.exit_code == 2, run.describe()
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -64,17 +64,17 @@ class RunSettings:
             raise UsageError(f"--expect must be pass or violation, got {self.expect!r}")
         if (self.votes is None) == (self.duration is None):
             raise UsageError("give exactly one of --votes N or --duration SECONDS")
-        if self.votes is not None and self.votes < 1:
-            raise UsageError("--votes must be at least 1")
+        if self.votes is not None and not 1 <= self.votes <= defaults.MAX_VOTES:
+            raise UsageError(f"--votes must be between 1 and {defaults.MAX_VOTES:,}")
         if self.duration is not None and not 0 < self.duration <= 24 * 3600:
             raise UsageError("--duration must be between 0 and 86400 seconds")
-        if self.clients < 1:
-            raise UsageError("--clients must be at least 1")
+        if not 1 <= self.clients <= defaults.MAX_CLIENTS:
+            raise UsageError(f"--clients must be between 1 and {defaults.MAX_CLIENTS:,}")
         targets = [x for x in (self.target_url, self.app, self.target_file) if x is not None]
         if len(targets) > 1:
             raise UsageError("give at most one of --target-url, --app and --target")
-        if self.processes < 1:
-            raise UsageError("--processes must be at least 1")
+        if not 1 <= self.processes <= defaults.MAX_PROCESSES:
+            raise UsageError(f"--processes must be between 1 and {defaults.MAX_PROCESSES}")
         if self.processes > 1 and self.driver != "locust":
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
         if (
@@ -86,8 +86,10 @@ class RunSettings:
             raise UsageError(f"--workers > 1 needs --server {servers} (only they fork processes)")
         if self.read_every is not None and self.read_every < 0:
             raise UsageError("--read-every must be 0 (no reads during the run) or more")
-        if self.timeout <= 0:
-            raise UsageError("--timeout must be a positive number of seconds")
+        if not 0 < self.timeout <= defaults.MAX_TIMEOUT:
+            raise UsageError(
+                f"--timeout must be a positive number of seconds, at most {defaults.MAX_TIMEOUT:g}"
+            )
         if self.target_url is not None and (self.race_window or self.switch_interval):
             raise UsageError(
                 "--race-window/--switch-interval configure a target racecheck starts; "
