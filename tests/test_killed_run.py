@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,3 +96,41 @@ def test_a_sigkilled_run_leaves_its_history_and_check_says_unknown(tmp_path: Pat
     assert check.exit_code == 3, check.describe()
     assert "never finished" in check.stdout
     assert "Traceback" not in check.stderr
+
+
+@pytest.mark.e2e
+def test_a_sigkilled_locust_run_is_checked_from_its_workers_files(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    tag = uuid.uuid4().hex
+    argv = [RACECHECK, "run", "--driver", "locust", "--processes", "2", "--clients", "8"]
+    process = subprocess.Popen(
+        [*argv, "--votes", "100000", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, TAG_VARIABLE: tag, "CI": "1"},
+        start_new_session=True,
+    )
+    workers = out / "locust" / "workers"
+
+    def recorded() -> int:
+        return sum(p.read_bytes().count(b"\n") for p in workers.glob("*.jsonl"))
+
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and process.poll() is None:
+            if workers.is_dir() and recorded() >= 2 * BATCH_OPS:
+                break
+            time.sleep(0.2)
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        # Whatever racecheck started goes too (the target ends by itself; Locust's own
+        # parent watch is another guarantee of issue 16, tested with the processes).
+        for pid in tagged_processes(tag):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert not (out / "result.json").exists()
+    check = racecheck("check", str(out))
+    assert check.exit_code == 3, check.describe()
+    assert "never finished" in check.stdout
