@@ -3,8 +3,10 @@ folder left after SIGKILL, and a launch failure that still leaves result.json an
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -129,3 +131,39 @@ def test_a_huge_timeout_is_one_line_and_exit_2(tmp_path: Path) -> None:
     run = racecheck("run", "--votes", "10", "--timeout", "1e300", out=tmp_path / "run")
     assert run.exit_code == 2, run.describe()
     assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "run"
+    run = racecheck("run", "--votes", "20", "--clients", "2", out=out)
+    assert run.exit_code == 0, run.describe()
+    return out
+
+
+EDITS = {
+    "final-a-list": lambda d: d.update(final=[1]),
+    "checks-a-number": lambda d: d.update(checks=5),
+    "no-verdict": lambda d: d.pop("verdict"),
+    "choices-a-number": lambda d: d["check_settings"].update(choices=5),
+    "final-count-a-word": lambda d: d["counts"]["yes"].update(final="x"),
+    "latency-a-number": lambda d: d["stats"].update(latency_ms=5),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("command", ["check", "report"])
+def test_a_hand_edited_result_is_one_line_never_a_traceback(
+    finished_run: Path, tmp_path: Path, edit: str, command: str
+) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    data = json.loads((copy / "result.json").read_text())
+    EDITS[edit](data)
+    (copy / "result.json").write_text(json.dumps(data))
+    run = racecheck(command, str(copy))
+    assert run.exit_code in (0, 2), run.describe()  # 0: a value check never reads
+    assert "Traceback" not in run.stderr
+    if run.exit_code == 2:
+        assert len(run.stderr.strip().splitlines()) == 1

@@ -12,17 +12,20 @@ from typing import Any
 
 from loadtests.errors import UsageError
 
-# key -> the types racecheck writes there (None: the key may be null).
+# Only the verdict must be there (older and minimal results omit the rest); every key
+# that is there must have the type racecheck writes (None: the key may be null).
+_REQUIRED = ("verdict",)
+# key -> the types racecheck writes there.
 _TOP: Mapping[str, tuple[type | None, ...]] = {
     "verdict": (str,),
     "reason": (str, None),
     "expected": (str, None),
-    "as_expected": (bool,),
+    "as_expected": (bool, None),
     "exit_code": (int, None),
-    "counts": (dict,),
-    "checks": (list,),
+    "counts": (dict, None),
+    "checks": (list, None),
     "final": (dict, None),
-    "check_settings": (dict,),
+    "check_settings": (dict, None),
     "settings": (dict, None),
     "stats": (dict, None),
     "gaps": (list, None),
@@ -67,22 +70,23 @@ def validate(data: Any, path: Path) -> dict[str, Any]:
 
     if not isinstance(data, dict):
         raise bad("the document", "must be a JSON object")
-    for key, kinds in _TOP.items():
-        if key not in data and None not in kinds:
+    for key in _REQUIRED:
+        if key not in data:
             raise bad(key, "is missing")
+    for key, kinds in _TOP.items():
         if key in data and not _is(data[key], kinds):
             raise bad(key, f"must be {_names(kinds)}, not {type(data[key]).__name__}")
-    for i, check in enumerate(data["checks"]):
+    for i, check in enumerate(data.get("checks") or ()):
         if not isinstance(check, dict):
             raise bad(f"checks[{i}]", "must be an object")
         for key, kinds in _CHECK.items():
             if not _is(check.get(key), kinds):
                 raise bad(f"checks[{i}].{key}", f"must be {_names(kinds)}")
-    for choice, counts in data["counts"].items():
+    for choice, counts in (data.get("counts") or {}).items():
         if not isinstance(counts, dict) or not all(_is(counts.get(k), (int,)) for k in _COUNT_KEYS):
             raise bad(f"counts.{choice}", "must be an object with integer ok, fail and info")
     for key in _SETTINGS_LISTS:
-        value = data["check_settings"].get(key)
+        value = (data.get("check_settings") or {}).get(key)
         if value is not None and not isinstance(value, list):
             raise bad(f"check_settings.{key}", "must be an array")
     final = data.get("final") or {}

@@ -141,13 +141,13 @@ def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
     The checker always reports history-complete (or, when it crashed, "checker"), so
     the absence of both marks such a run.
     """
-    checks = [CheckResult.from_dict(c) for c in result.get("checks", [])]
+    checks = [CheckResult.from_dict(c) for c in result.get("checks") or []]
     if result.get("verdict") != "ERROR" or any(
         c.name in ("history-complete", "checker") for c in checks
     ):
         return None
     counts = {
-        str(choice): ChoiceCounts.from_dict(c) for choice, c in result.get("counts", {}).items()
+        str(choice): ChoiceCounts.from_dict(c) for choice, c in (result.get("counts") or {}).items()
     }
     return Verdict(
         "ERROR",
@@ -226,7 +226,7 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
     harness_error = _harness_error(result)
     if harness_error is not None:
         return harness_error, result
-    settings = _check_settings(result.get("check_settings", {}))
+    settings = _check_settings(result.get("check_settings") or {})
     # check_safe: a check that raises is an ERROR with its traceback, and the history stays.
     final = FinalState.from_dict(result.get("final"))
     # Runs that racecheck run wrote since it streams (they carry a run id) always end with
