@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
-from support.cli import RACECHECK, TAG_VARIABLE, racecheck, tagged_processes
+from support.cli import racecheck
+from support.killing import killable
 
 from loadtests.history import History, Op
 from loadtests.journal import BATCH_OPS, Journal, merge_streams, read_part
@@ -63,32 +58,13 @@ def test_a_history_cut_at_a_line_boundary_is_unknown_not_fail(tmp_path: Path) ->
 @pytest.mark.e2e
 def test_a_sigkilled_run_leaves_its_history_and_check_says_unknown(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    tag = uuid.uuid4().hex
-    process = subprocess.Popen(
-        [RACECHECK, "run", "--votes", "100000", "--clients", "4", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, TAG_VARIABLE: tag, "CI": "1"},
-        start_new_session=True,
-    )
     part = out / "parts" / "driver.jsonl"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if part.is_file() and part.read_bytes().count(b"\n") >= 4 * BATCH_OPS:
-                break
-            time.sleep(0.1)
-        assert process.poll() is None, "the run ended before it could be killed"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
+    args = ("run", "--votes", "100000", "--clients", "4", "--out", str(out))
+    with killable(*args) as run:
+        run.wait_until(lambda: part.is_file() and part.read_bytes().count(b"\n") >= 4 * BATCH_OPS)
+        run.sigkill()
         # Everything it started notices and ends (the target watches its parent).
-        deadline = time.monotonic() + 5
-        while tagged_processes(tag) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert tagged_processes(tag) == []
-    finally:
-        for pid in tagged_processes(tag):
-            os.kill(pid, signal.SIGKILL)
+        assert run.leftovers() == []
     assert not (out / "result.json").exists()
     recorded = [json.loads(line) for line in part.read_text().splitlines()[:-1]]
     assert len(recorded) >= 4 * BATCH_OPS - 1
@@ -101,35 +77,17 @@ def test_a_sigkilled_run_leaves_its_history_and_check_says_unknown(tmp_path: Pat
 @pytest.mark.e2e
 def test_a_sigkilled_locust_run_is_checked_from_its_workers_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    tag = uuid.uuid4().hex
-    argv = [RACECHECK, "run", "--driver", "locust", "--processes", "2", "--clients", "8"]
-    process = subprocess.Popen(
-        [*argv, "--votes", "100000", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, TAG_VARIABLE: tag, "CI": "1"},
-        start_new_session=True,
-    )
     workers = out / "locust" / "workers"
 
     def recorded() -> int:
         return sum(p.read_bytes().count(b"\n") for p in workers.glob("*.jsonl"))
 
-    try:
-        deadline = time.monotonic() + 150
-        while time.monotonic() < deadline and process.poll() is None:
-            if workers.is_dir() and recorded() >= 2 * BATCH_OPS:
-                break
-            time.sleep(0.2)
-        assert process.poll() is None, "the run ended before it could be killed"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-    finally:
-        # Whatever racecheck started goes too (the target ends by itself; Locust's own
-        # parent watch is another guarantee of issue 16, tested with the processes).
-        for pid in tagged_processes(tag):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    args = ("run", "--driver", "locust", "--processes", "2", "--clients", "8", "--votes", "100000")
+    # Whatever racecheck started is killed on leaving (the target ends by itself; Locust's
+    # own parent watch is another guarantee of issue 16, tested with the processes).
+    with killable(*args, "--out", str(out)) as run:
+        run.wait_until(lambda: workers.is_dir() and recorded() >= 2 * BATCH_OPS, timeout=150)
+        run.sigkill()
     assert not (out / "result.json").exists()
     check = racecheck("check", str(out))
     assert check.exit_code == 3, check.describe()

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import signal
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
-from support.cli import RACECHECK, TAG_VARIABLE, racecheck, tagged_processes
+from support.cli import racecheck
+from support.killing import killable
 
 from loadtests.errors import UsageError
 from loadtests.run.settings import RunSettings
@@ -79,34 +75,14 @@ def test_no_sqlite_scratch_folder_outlives_a_sigkilled_run(tmp_path: Path) -> No
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     out = tmp_path / "run"
-    tag = uuid.uuid4().hex
-    process = subprocess.Popen(
-        [RACECHECK, "run", "--build", "sqlite", "--votes", "100000", "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, TAG_VARIABLE: tag, "CI": "1", "TMPDIR": str(scratch)},
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        part = out / "parts" / "driver.jsonl"
-        while time.monotonic() < deadline and process.poll() is None:
-            if part.is_file() and part.stat().st_size > 0:
-                break
-            time.sleep(0.1)
+    part = out / "parts" / "driver.jsonl"
+    args = ("run", "--build", "sqlite", "--votes", "100000", "--out", str(out))
+    with killable(*args, env={"TMPDIR": str(scratch)}) as run:
+        run.wait_until(lambda: part.is_file() and part.stat().st_size > 0)
         assert list(scratch.glob("racecheck-db-*")), "the sqlite build made no scratch folder"
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
-        deadline = time.monotonic() + 5
-        while (tagged_processes(tag) or list(scratch.glob("racecheck-db-*"))) and (
-            time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
-        assert tagged_processes(tag) == []
+        run.sigkill()
+        assert run.leftovers(also=lambda: bool(list(scratch.glob("racecheck-db-*")))) == []
         assert list(scratch.glob("racecheck-db-*")) == []
-    finally:
-        for pid in tagged_processes(tag):
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
