@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import resource
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from loadtests.errors import HarnessError, RacecheckError, UsageError
+from loadtests.errors import HarnessError, HistoryError, RacecheckError, UsageError
 
 # The user can fix these by choosing another folder: bad input (exit 2). Anything else
 # (a full disk, an I/O error) is the harness failing to record its evidence (exit 4).
@@ -81,6 +82,17 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all."""
     with atomic_open(path) as out:
         out.write(text)
+
+
+def read_schema_json(path: Path, schema: str, what: str) -> dict[str, Any]:
+    """A JSON object racecheck wrote (its ``schema`` key says which); HistoryError if not."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise HistoryError(f"cannot read {what} {path}: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("schema") != schema:
+        raise HistoryError(f"{path} is not {what} ({schema})")
+    return raw
 
 
 def guarded(path: Path, action: Callable[[], None], doing: str = "write") -> None:

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from loadtests.errors import HistoryError, UsageError
-from loadtests.files import os_problem, write_atomic
+from loadtests.errors import UsageError
+from loadtests.files import os_problem, read_schema_json, write_atomic
 
 REPLACE_FLAG = "--replace"
 RUN_FILE = "run.json"
@@ -130,10 +130,4 @@ def read_run_file(folder: Path) -> dict[str, Any] | None:
     path = folder / RUN_FILE
     if not path.is_file():
         return None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HistoryError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict) or raw.get("schema") != RUN_SCHEMA:
-        raise HistoryError(f"{path} is not a racecheck run file ({RUN_SCHEMA})")
-    return raw
+    return read_schema_json(path, RUN_SCHEMA, "a racecheck run file")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.errors import HistoryError
-from loadtests.files import write_atomic
+from loadtests.files import read_schema_json, write_atomic
 
 # Messages, by who sends them:
 STOP_MSG = "racecheck_stop"  # master -> workers: stop voting and hand in
@@ -121,12 +121,7 @@ class RunSummary:
     @classmethod
     def read(cls, path: Path) -> RunSummary:
         """Load summary.json; raise HistoryError when it is missing or malformed."""
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise HistoryError(f"cannot read the Locust run summary {path}: {exc}") from exc
-        if not isinstance(raw, Mapping) or raw.get("schema") != SUMMARY_SCHEMA:
-            raise HistoryError(f"{path} is not a racecheck Locust summary ({SUMMARY_SCHEMA})")
+        raw = read_schema_json(path, SUMMARY_SCHEMA, "a racecheck Locust summary")
         return cls(
             str(raw.get("run_id")),
             tuple(WorkerFinal.from_dict(f) for f in raw.get("finals", ())),
