@@ -68,3 +68,15 @@ def test_a_replaced_locust_run_reads_back_only_its_own_files(tmp_path: Path) -> 
     assert summary["run_id"] == run_id
     assert json.loads((out / "locust" / "master.json").read_text())["run_id"] == run_id
     assert second.result()["counts"]["yes"]["ok"] + second.result()["counts"]["no"]["ok"] == 200
+
+
+@pytest.mark.e2e
+def test_a_comparison_never_overwrites_a_users_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("<h1>mine</h1>")
+    for extra in ((), ("--replace",)):
+        run = racecheck("compare", "--quick", *extra, out=out)
+        assert run.exit_code == 2, run.describe()
+        assert "Traceback" not in run.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]

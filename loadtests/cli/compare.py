@@ -19,6 +19,7 @@ from rich.text import Text
 from loadtests import defaults
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
+from loadtests.cli.options import replace_option
 from loadtests.defaults import BUILDS, DRIVERS, SERVERS
 from loadtests.run.compare import Cell, Comparison, Matrix, run_matrix
 
@@ -243,6 +244,7 @@ def _progress(console: Console, cells: Sequence[Cell]) -> Iterator[tuple[Callabl
     default=None,
     help="Comparison directory [default: reports/<UTC timestamp>-compare/].",
 )
+@replace_option
 def command(
     quick: bool,
     builds: tuple[str, ...],
@@ -255,6 +257,7 @@ def command(
     votes: int | None,
     duration: float | None,
     out: Path | None,
+    replace: bool,
 ) -> None:
     """Run the same workload against several builds (and servers, ...) and compare them.
 
@@ -289,7 +292,12 @@ def command(
         console.print(header, soft_wrap=True)
         with handle_signals(), _progress(console, cells) as (started, finished):
             comparison = run_matrix(
-                matrix, out=out, command=invocation, on_start=started, on_done=finished
+                matrix,
+                out=out,
+                command=invocation,
+                on_start=started,
+                on_done=finished,
+                replace_out=replace,
             )
         for part in closing(comparison, comparison.directory):
             console.print(part, soft_wrap=isinstance(part, Text))
