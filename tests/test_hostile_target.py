@@ -120,8 +120,10 @@ def test_a_run_against_doubling_counts_keeps_its_evidence_and_no_check_crashes(
         "--server", "werkzeug",
         out=out, env={"PYTHONPATH": os.pathsep.join([str(APPS), os.getcwd()])},
     )  # fmt: skip
-    assert run.exit_code in (1, 3), run.describe()
+    # Counts past 2**63 are malformed evidence (ERROR), smaller ones prove nothing lost:
+    # any verdict but never a crash.
+    assert run.exit_code in (1, 3, 4), run.describe()
     assert "Traceback" not in run.stderr and "MemoryError" not in run.stderr
     result = run.result()
-    assert not [c for c in result["checks"] if c["status"] == "ERROR"], result["checks"]
+    assert not [c for c in result["checks"] if "the check raised" in c["detail"]]
     assert json.loads((out / "history.jsonl").read_text().splitlines()[0])["index"] == 0
