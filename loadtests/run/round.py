@@ -94,6 +94,8 @@ class Round:
                     f"setup step {step.f!r} was not acknowledged by {self.url}: {op.value}"
                 )
                 return self.setup_error
+        if self.harness.journal is not None:
+            self.harness.journal.flush()  # the opened round is on disk before any vote
         return None
 
     def peek(self) -> dict[str, int] | None:
