@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import heapq
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator
@@ -31,12 +32,23 @@ BATCH_OPS = 256
 BATCH_SECONDS = 0.25
 
 
+def _flush_when_idle(ref: weakref.ReferenceType[Journal], stop: threading.Event) -> None:
+    """Write a batch that waits for no further op (a stalled target), until closed."""
+    while not stop.wait(BATCH_SECONDS):
+        journal = ref()
+        if journal is None:
+            return
+        journal.flush(only_if_due=True)
+        del journal  # hold no reference while waiting: a dropped journal closes
+
+
 class Journal:
-    """An append-only part file, written in batches. Not thread-safe: History locks it.
+    """An append-only part file, written in batches, safe to share between threads.
 
     The file is opened once, when the journal is made (a run near its open-files
     limit must not fail to write its evidence later), and closed by :meth:`close`, or
-    when the journal is dropped without it.
+    when the journal is dropped without it. A batch is written when it is full, or at
+    most BATCH_SECONDS after its first op even if no other op follows.
     """
 
     def __init__(self, path: Path) -> None:
@@ -51,17 +63,37 @@ class Journal:
             self._file: BinaryIO | None = path.open("wb", buffering=0)
         except OSError as exc:
             raise os_problem(exc, path) from exc
-        self._finalizer = weakref.finalize(self, self._file.close)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._finalizer = weakref.finalize(self, _close_file, self._file, self._stop)
 
     def add(self, op: Op) -> None:
         """Buffer one op; write the batch when it is full or old."""
-        self._buffer.append(op_line(op))
-        if len(self._buffer) >= BATCH_OPS or time.monotonic() - self._since >= BATCH_SECONDS:
-            self.flush()
+        line = op_line(op)
+        with self._lock:
+            if not self._buffer:
+                self._since = time.monotonic()
+            self._buffer.append(line)
+            if len(self._buffer) >= BATCH_OPS or time.monotonic() - self._since >= BATCH_SECONDS:
+                self.flush()
+            elif self._flusher is None and not self._stop.is_set():
+                self._flusher = threading.Thread(
+                    target=_flush_when_idle,
+                    args=(weakref.ref(self), self._stop),
+                    name="racecheck-journal",
+                    daemon=True,
+                )
+                self._flusher.start()
 
-    def flush(self) -> None:
+    def flush(self, only_if_due: bool = False) -> None:
         """Hand the buffered ops to the OS (they survive the process from here on)."""
-        self._since = time.monotonic()
+        with self._lock:
+            if only_if_due and time.monotonic() - self._since < BATCH_SECONDS:
+                return
+            self._write()
+
+    def _write(self) -> None:
         if not self._buffer:
             return
         if self._file is not None and self.error is None:
@@ -85,15 +117,21 @@ class Journal:
 
     def close(self) -> None:
         """Flush and close; raise HistoryError if any batch could not be written."""
-        self.flush()
-        if self._file is not None:
-            try:
-                self._finalizer()
-            except OSError as exc:
-                self.error = self.error or str(os_problem(exc, self.path))
-            self._file = None
+        with self._lock:
+            self._write()
+            if self._file is not None:
+                try:
+                    self._finalizer()
+                except OSError as exc:
+                    self.error = self.error or str(os_problem(exc, self.path))
+                self._file = None
         if self.error is not None:
             raise HistoryError(f"the history could not be recorded: {self.error}")
+
+
+def _close_file(file: BinaryIO, stop: threading.Event) -> None:
+    stop.set()  # the idle flusher ends too
+    file.close()
 
 
 def read_part(path: Path) -> Iterator[Op]:

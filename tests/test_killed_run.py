@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,16 @@ def test_a_sigkilled_locust_run_is_checked_from_its_workers_files(tmp_path: Path
     check = racecheck("check", str(out))
     assert check.exit_code == 3, check.describe()
     assert "never finished" in check.stdout
+
+
+def test_a_lone_op_reaches_the_disk_without_waiting_for_more(tmp_path: Path) -> None:
+    """A stalled target sends no more replies: what completed must still be written."""
+    path = tmp_path / "part.jsonl"
+    history = History("requests", journal=Journal(path))
+    history.complete(history.invoke(1, "vote", {"choice": "yes"}, "v-1"), "info", {})
+    deadline = time.monotonic() + 30
+    while path.read_bytes().count(b"\n") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.read_bytes().count(b"\n") == 2
+    assert history.journal is not None
+    history.journal.close()
