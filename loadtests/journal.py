@@ -17,7 +17,7 @@ import heapq
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,6 +54,9 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.error: str | None = None
+        # Called once when a batch cannot be written: the run stops sending load that
+        # can no longer be recorded (the requests driver's stop event).
+        self.on_error: Callable[[], None] | None = None
         self.written = 0
         self._buffer: list[str] = []
         self._since = time.monotonic()
@@ -109,6 +112,8 @@ class Journal:
                 # The disk is full or gone: the history can no longer be whole. Say so
                 # at the end (the round refuses to judge it) rather than kill clients.
                 self.error = str(os_problem(exc, self.path))
+                if self.on_error is not None:
+                    self.on_error()
         self._buffer.clear()
 
     def read(self) -> Iterator[Op]:

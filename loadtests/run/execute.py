@@ -84,10 +84,10 @@ class _Load:
         self.settings, self.plan, self.run_dir, self.run_id = settings, the_plan, run_dir, run_id
         # The requests driver's ops stream to their part file as they complete; Locust's
         # workers stream their own parts, merged after the run (see journal.py).
-        journal = (
+        self.journal = (
             Journal(run_dir / PARTS_DIR / "driver.jsonl") if settings.driver != "locust" else None
         )
-        self.history = History(settings.driver, journal=journal)
+        self.history = History(settings.driver, journal=self.journal)
         self.interrupted: str | None = None
         self.gaps: tuple[str, ...] = ()
         self.sources: tuple[Path, ...] = ()  # history files a driver left (Locust workers)
@@ -96,6 +96,8 @@ class _Load:
         if round_.open() is not None:
             return
         driver = make_driver(self.settings, self.run_dir, self.run_id)
+        if self.journal is not None:
+            self.journal.on_error = driver.stop.set  # load that cannot be recorded is pointless
         from loadtests.nemesis.runner import start_nemeses
 
         nemeses = start_nemeses(
