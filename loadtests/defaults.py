@@ -33,6 +33,12 @@ CLIENTS: Final = 32  # concurrent clients of the load
 # The size of a run that gives neither --votes nor --duration: a few seconds on a laptop,
 # and enough for the unlocked build's default window to lose votes (median: 6 votes in).
 VOTES: Final = 3000
+# Upper bounds of a run's size: beyond them a typo, not a load test (a thread per
+# client, a vote id per vote, a timer per timeout), refused before anything starts.
+MAX_CLIENTS: Final = 10_000
+MAX_VOTES: Final = 1_000_000_000
+MAX_TIMEOUT: Final = 3600.0
+MAX_PROCESSES: Final = 256  # Locust worker processes
 PROCESSES: Final = 1  # Locust worker processes
 TIMEOUT: Final = 10.0  # seconds a client waits for a reply before it is an unknown outcome
 CONNECT_TIMEOUT: Final = 3.0  # seconds a client waits for a connection

@@ -14,15 +14,19 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 import orjson
 
 from loadtests.errors import HistoryError
+from loadtests.files import atomic_open
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 OP_TYPES: frozenset[str] = frozenset({"invoke", "ok", "fail", "info"})
+# The fs of the load's own requests: votes (counters), and a target file's adds,
+# decrements and calls (loadtests/drive/client.py). Reads and setup are not load.
+LOAD_FS: frozenset[str] = frozenset({"vote", "add", "decrement", "call"})
 Process = int | str
 
 
@@ -75,6 +79,31 @@ class Op:
             raise HistoryError(f"malformed history op {raw!r}: {exc}") from exc
 
 
+def op_line(op: Op) -> str:
+    """One line of history.jsonl: the one format every writer uses."""
+    return json.dumps(op.to_dict(), separators=(",", ":")) + "\n"
+
+
+class Journal(Protocol):
+    """Where a History streams its ops instead of keeping them (loadtests/journal.py)."""
+
+    def add(self, op: Op) -> None:
+        """Record one op (buffered)."""
+        ...
+
+    def flush(self) -> None:
+        """Hand what is buffered to the OS."""
+        ...
+
+    def close(self) -> None:
+        """Flush for good; raise HistoryError if anything could not be written."""
+        ...
+
+    def read(self) -> Iterator[Op]:
+        """Every op recorded so far."""
+        ...
+
+
 def pair_key(op: Op) -> tuple[Process, str]:
     """The one pairing rule: an invoke and its completion share (process, vote_id or f).
 
@@ -108,18 +137,31 @@ def pairs(ops: Iterable[Op]) -> Iterator[Pair]:
 class History:
     """A thread-safe, append-only list of ops that hands out indexes in order."""
 
-    def __init__(self, driver: str = "requests", ops: Iterable[Op] = ()) -> None:
+    def __init__(
+        self, driver: str = "requests", ops: Iterable[Op] = (), journal: Journal | None = None
+    ) -> None:
         self.driver = driver
         self._ops: list[Op] = list(ops)
         self._lock = threading.Lock()
+        # With a journal the ops go to disk as they are recorded and are not kept here:
+        # memory stays flat in the length of the run (see loadtests/journal.py).
+        self.journal = journal
+        self._count = len(self._ops)
+        # How many ops of each (f, type) were recorded: progress lines read this, not the
+        # ops (which, with a journal, are on disk).
+        self._kinds: dict[tuple[str, str], int] = {}
         # Open invocations by (process, vote_id or f), so close_pending() can
         # give each in-flight op its `info` completion when a run stops.
         self._open: dict[tuple[Process, str], Op] = {}
-        # Invocations that close_pending() completed as info, by id() (they stay
-        # alive in _ops, so ids are not reused): their thread may still come back.
-        self._abandoned: dict[int, Op] = {}
+        # Invocations that close_pending() completed as info, by id(), with the
+        # invocation itself kept alive so its id is not reused: its thread may come back.
+        self._abandoned: dict[int, tuple[Op, Op]] = {}
         for op in self._ops:
             self._track(op)
+            if journal is not None:
+                journal.add(op)
+        if journal is not None:
+            self._ops = []
 
     def _track(self, op: Op) -> None:
         key = pair_key(op)
@@ -155,8 +197,14 @@ class History:
         # Stamped under the lock so index order and time order agree, which
         # keeps each process's order intact when histories are merged by time.
         stamp = time.time_ns() if time_ns is None else time_ns
-        op = Op(len(self._ops), process, op_type, f, value, stamp, vote_id, driver or self.driver)
-        self._ops.append(op)
+        op = Op(self._count, process, op_type, f, value, stamp, vote_id, driver or self.driver)
+        self._count += 1
+        kind = (f, op_type)
+        self._kinds[kind] = self._kinds.get(kind, 0) + 1
+        if self.journal is None:
+            self._ops.append(op)
+        else:
+            self.journal.add(op)
         self._track(op)
         return op
 
@@ -177,8 +225,8 @@ class History:
             raise HistoryError("a completion must be ok, fail or info, not invoke")
         with self._lock:
             abandoned = self._abandoned.get(id(invocation))
-            if abandoned is not None:
-                return abandoned
+            if abandoned is not None and abandoned[0] is invocation:
+                return abandoned[1]
             return self._append_locked(
                 invocation.process, op_type, invocation.f, value, invocation.vote_id, time_ns, None
             )
@@ -194,7 +242,7 @@ class History:
                 if isinstance(inv.value, dict) and "choice" in inv.value:
                     value["choice"] = inv.value["choice"]
                 op = self._append_locked(inv.process, "info", inv.f, value, inv.vote_id, None, None)
-                self._abandoned[id(inv)] = op
+                self._abandoned[id(inv)] = (inv, op)
                 closed.append(op)
         return closed
 
@@ -204,24 +252,33 @@ class History:
             return len(self._open)
 
     def ops(self) -> list[Op]:
-        """A snapshot of the ops recorded so far."""
+        """A snapshot of the ops recorded so far (read back from disk with a journal)."""
+        return list(self.stream())
+
+    def stream(self) -> Iterator[Op]:
+        """The ops recorded so far, one at a time (from the journal's file, if any)."""
         with self._lock:
-            return list(self._ops)
+            if self.journal is None:
+                return iter(list(self._ops))
+            self.journal.flush()
+            return self.journal.read()
+
+    def kinds(self) -> dict[tuple[str, str], int]:
+        """How many ops of each (f, type) were recorded so far (a snapshot)."""
+        with self._lock:
+            return dict(self._kinds)
 
     def __len__(self) -> int:
-        return len(self._ops)
+        return self._count
 
     def __iter__(self) -> Iterator[Op]:
-        return iter(self.ops())
+        return self.stream()
 
     def write(self, path: Path) -> None:
         """Write the history as JSON lines (atomically: a reader never sees half a file)."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            for op in self.ops():
-                out.write(json.dumps(op.to_dict(), separators=(",", ":")))
-                out.write("\n")
-        tmp.replace(path)
+        with atomic_open(path) as out:
+            for op in self.stream():
+                out.write(op_line(op))
 
 
 def _loads(line: bytes) -> Any:
@@ -349,6 +406,7 @@ def merge(histories: Iterable[Iterable[Op]], driver: str = "locust") -> History:
         Op(i, op.process, op.type, op.f, op.value, op.time_ns, op.vote_id, op.driver)
         for i, (_, _, _, op) in enumerate(tagged)
     ]
+    merged._count = len(merged._ops)
     for op in merged._ops:
         merged._track(op)
     return merged

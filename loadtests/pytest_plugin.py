@@ -217,7 +217,10 @@ def racecheck_run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..
         nonlocal count
         count += 1
         settings.setdefault("progress", False)
-        settings.setdefault("out", root / f"run-{count}")
+        if "out" not in settings:
+            settings["out"] = root / f"run-{count}"
+            # The same test run again (--racecheck-out kept) redoes its own folder.
+            settings.setdefault("replace", True)
         settings.setdefault("command", f"pytest {request.node.nodeid}")
         return execute(_settings(settings))
 

@@ -310,8 +310,12 @@ def test_recheck_refuses_bad_json_a_foreign_schema_and_a_missing_history(tmp_pat
     with pytest.raises(HistoryError, match="racecheck/result/v1"):
         recheck(tmp_path)
     (tmp_path / "result.json").write_text(json.dumps({"schema": SCHEMA}))
-    with pytest.raises(HistoryError, match=r"no history\.jsonl"):
+    with pytest.raises(UsageError, match=r"verdict is missing; .* edited"):
         recheck(tmp_path)
+    run_dir = saved_run(tmp_path, racy_history(), final_state(2, 1))
+    (run_dir / "history.jsonl").unlink()
+    with pytest.raises(HistoryError, match=r"no history\.jsonl"):
+        recheck(run_dir)
 
 
 def test_recheck_reports_a_corrupt_history_with_its_line(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 
 from loadtests.check.evidence import Evidence
 from loadtests.check.verdict import CheckResult
-from loadtests.history import Op
+from loadtests.history import LOAD_FS, Op
 
 # The op kinds beyond counters (see loadtests/drive/client.py).
-EXTRA_FS = frozenset({"add", "decrement", "call"})
+EXTRA_FS = LOAD_FS - {"vote"}
 # The checks of these kinds, by name (the report leaves out the votes' table without votes).
 CHECK_NAMES = frozenset(
     {"collections", "unique-ids", "stock-floor", "stock-conservation", "oversell", "echo", "errors"}

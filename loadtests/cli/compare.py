@@ -20,6 +20,7 @@ from loadtests import defaults
 from loadtests.cli.console import stdout_console
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import STYLE, verdict_text
+from loadtests.cli.options import replace_option
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
 from loadtests.run.compare import Cell, Comparison, Matrix, run_matrix
 
@@ -258,6 +259,7 @@ def _target(raw: str) -> tuple[Path, str]:
     help="Compare target files instead of the reference builds (repeatable), each with the "
     "verdict it should get [default: pass]; [[reset]] runs before each cell.",
 )
+@replace_option
 def command(
     quick: bool,
     builds: tuple[str, ...],
@@ -271,6 +273,7 @@ def command(
     duration: float | None,
     out: Path | None,
     targets: tuple[str, ...],
+    replace: bool,
 ) -> None:
     """Run the same workload against several builds (and servers, ...) and compare them.
 
@@ -307,7 +310,12 @@ def command(
         console.print(header, soft_wrap=True)
         with handle_signals(), _progress(console, cells) as (started, finished):
             comparison = run_matrix(
-                matrix, out=out, command=invocation, on_start=started, on_done=finished
+                matrix,
+                out=out,
+                command=invocation,
+                on_start=started,
+                on_done=finished,
+                replace_out=replace,
             )
         for part in closing(comparison, comparison.directory):
             console.print(part, soft_wrap=isinstance(part, Text))

@@ -6,6 +6,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ import click
 
 from loadtests.check.exitcodes import EXIT_ERROR, EXIT_USAGE
 from loadtests.errors import HarnessError, RacecheckError, UsageError
+from loadtests.files import os_problem
 from loadtests.target.redact import redact_text
 
 T = TypeVar("T")
@@ -33,6 +35,13 @@ def run_command(body: Callable[[], T]) -> T:
     except RacecheckError as exc:
         click.secho(f"racecheck: {redact_text(str(exc))}", err=True, fg="red")
         sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        # A file racecheck could not write or read (a full disk, a folder made read-only
+        # mid-run): one line and 2 or 4, never a traceback under the FAIL code.
+        problem = os_problem(exc, Path(str(exc.filename or "a file")))
+        label = "error" if isinstance(problem, UsageError) else "harness error"
+        click.secho(f"racecheck: {label}: {redact_text(str(problem))}", err=True, fg="red")
+        sys.exit(EXIT_USAGE if isinstance(problem, UsageError) else EXIT_ERROR)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -9,6 +9,7 @@ import click
 
 from loadtests import defaults
 from loadtests.defaults import preempt_rate_problem, race_window_problem
+from loadtests.run.claim import REPLACE_FLAG
 from loadtests.target.preempt import Preempt
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,17 @@ def switch_interval_option(func: F) -> F:
         default=None,
         metavar="SECONDS",
         help="sys.setswitchinterval in the target process (1e-6: stress mode).",
+    )(func)
+
+
+def replace_option(func: F) -> F:
+    """``--replace``: let a run reuse an --out that holds a previous run's files."""
+    return click.option(
+        REPLACE_FLAG,
+        "replace",
+        is_flag=True,
+        help="Delete the previous run's files in --out first (a folder racecheck wrote; "
+        "without it a non-empty --out is refused).",
     )(func)
 
 

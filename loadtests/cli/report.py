@@ -60,7 +60,14 @@ def command(directory: Path) -> None:
 
     def body() -> int:
         with handle_signals():
-            pages = rerender(directory)
+            try:
+                pages = rerender(directory)
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                # A result.json whose shape passed but whose values cannot be drawn.
+                raise UsageError(
+                    f"{directory}: a value in result.json cannot be drawn ({type(exc).__name__}: "
+                    f"{str(exc)[:120]}); was it edited? restore it, or run again"
+                ) from exc
         for page in pages:
             click.echo(f"wrote {page}")
         return EXIT_PASS

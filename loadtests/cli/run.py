@@ -15,7 +15,12 @@ from loadtests.check.outcomes import lines
 from loadtests.cli.console import pipe_say, stdout_console
 from loadtests.cli.exits import handle_signals, run_command
 from loadtests.cli.format import checks_table, counts_table, verdict_line
-from loadtests.cli.options import preempt_options, race_window_option, switch_interval_option
+from loadtests.cli.options import (
+    preempt_options,
+    race_window_option,
+    replace_option,
+    switch_interval_option,
+)
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS
 from loadtests.run.execute import execute
 from loadtests.run.settings import RunSettings
@@ -129,6 +134,7 @@ def print_result(result: dict[str, object], run_dir: Path) -> None:
     default=None,
     help="Run directory [default: reports/<UTC timestamp>-<name>/].",
 )
+@replace_option
 @click.option("--burst", is_flag=True, help="Release each round of votes at once from a barrier.")
 @click.option(
     "--read-every",

@@ -72,6 +72,9 @@ class Transport(Protocol):
         ...
 
 
+_NOT_SENT = frozenset({errno.ECONNREFUSED, errno.EMFILE, errno.ENFILE})
+
+
 def is_refused(exc: BaseException) -> bool:
     """Whether ECONNREFUSED is anywhere in the error's chain (then nothing was sent).
 
@@ -87,7 +90,8 @@ def is_refused(exc: BaseException) -> bool:
             continue
         seen.add(id(current))
         if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
+            # Out of file descriptors: the socket was never made, so nothing was sent.
+            isinstance(current, OSError) and current.errno in _NOT_SENT
         ):
             return True
         linked = [
@@ -215,9 +219,8 @@ def new_session(pool_size: int = 4, allow_remote: bool = False) -> requests.Sess
 
 def _error_text(reply: Reply) -> str:
     """The target's own explanation of a refusal, or the start of its body."""
-    try:
-        body = json.loads(reply.text)
-    except ValueError:
+    body = _parse_json(reply.text)
+    if body is None:
         return reply.text.strip()[:200] or f"HTTP {reply.status}"
     if isinstance(body, Mapping) and isinstance(body.get("error"), str):
         return str(body["error"])[:300]
@@ -238,11 +241,38 @@ def _optional_int(extractor: Extractor | None, text: str, parsed: Any) -> int | 
         return None
 
 
+# How deep a reply's JSON may nest before it is treated as malformed: the reference
+# app's replies nest two levels; a hostile target's 100,000 would crash the parser
+# (RecursionError) or, stored in the history, every later reader of it.
+MAX_REPLY_DEPTH = 32
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iteratively: no recursion to blow)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _parse_json(text: str) -> Any:
+    """The reply's JSON, or None when it is not JSON or nests deeper than we ever read."""
     try:
-        return json.loads(text)
-    except ValueError:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
         return None
+    if isinstance(parsed, (dict, list)) and _depth_exceeds(parsed, MAX_REPLY_DEPTH):
+        return None
+    return parsed
 
 
 class Client:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from loadtests import defaults
 from loadtests.drive.client import Client, Reply, SessionTransport, Timeout, new_session
+from loadtests.drive.limits import out_of_files
 from loadtests.drive.session import log_in, share_jar
 from loadtests.errors import UsageError
 from loadtests.history import History
@@ -97,6 +98,7 @@ class RequestsDriver:
         self.load = load
         self.progress = _show_progress() if progress is None else progress
         self.stop = threading.Event()
+        self.harness_error: str | None = None
         self._done = [0] * load.clients  # one slot per thread: no lock needed
         self._clients: list[Client | None] = [None] * load.clients
 
@@ -136,8 +138,12 @@ class RequestsDriver:
                     if self.stop.is_set():
                         break  # released by an interrupt: this vote was never invoked
                 choice = choices[rng.randrange(len(choices))]
-                client.perform(choice, f"{self.load.vote_id_prefix}-{number}")
+                op = client.perform(choice, f"{self.load.vote_id_prefix}-{number}")
                 self._done[index] += 1
+                if (limit := out_of_files(op)) is not None:
+                    self.harness_error = limit  # the harness's limit, not the target's
+                    self.stop.set()
+                    break
         finally:
             if barrier is not None:
                 # Whoever runs out of work first releases the rest for good.

@@ -139,6 +139,6 @@ class Resets:
 def _json(text: str) -> dict[str, Any]:
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a reply nested too deep is no reply
         return {}
     return parsed if isinstance(parsed, dict) else {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from loadtests.files import write_atomic
 from loadtests.report import svg
 from loadtests.report.words import DASH, number
 
@@ -108,7 +108,5 @@ def write_page(path: Path, template: str, **context: Any) -> Path:
             **context,
         )
     )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, html)  # a browser never sees half a page; a full disk leaves no .tmp
     return path

@@ -22,6 +22,7 @@ from loadtests.check.checker import CheckSettings
 from loadtests.check.exitcodes import EXIT_FAIL, EXIT_PASS
 from loadtests.defaults import BUILDS, DRIVERS, EXPECTS, SERVERS, race_window_problem
 from loadtests.errors import HarnessError, UsageError
+from loadtests.run.claim import claim
 from loadtests.run.execute import execute
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import harness_failure
@@ -197,6 +198,9 @@ class Matrix:
             preempt=cell.preempt,
             expect="violation" if cell.expected_verdict == "FAIL" else "pass",
             out=cell_dir,
+            # A comparison run again into its folder redoes each cell: the old cell's files
+            # go first, so no cell ever mixes two runs (only in folders racecheck wrote).
+            replace=True,
             name=cell.name,
             progress=False,  # the comparison shows its own progress
         )
@@ -335,12 +339,17 @@ def run_matrix(
     command: str = "",
     on_start: Progress | None = None,
     on_done: Done | None = None,
+    replace_out: bool = False,
 ) -> Comparison:
     """Run every cell in turn, then write summary.json and index.html; never raises Ctrl-C."""
     cells = matrix.cells()
     # Build every cell's settings and plan first: a bad option stops us before any load.
     checked = [(cell, matrix.settings(cell, Path(cell.name))) for cell in cells]
     plans = [plan(settings) for _, settings in checked]
+    if out is not None:
+        # One comparison per folder, as one run per folder: refused when it holds anything
+        # else, emptied first with --replace (only if racecheck wrote it).
+        claim(out, replace_out).release()
     directory = new_run_dir("compare", out=out)
     planned: list[tuple[Cell, RunSettings, Plan]] = [
         (cell, replace(settings, out=directory / cell.name), the_plan)

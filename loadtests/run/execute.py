@@ -23,8 +23,10 @@ from loadtests.check.checker import CheckSettings
 from loadtests.check.verdict import Verdict
 from loadtests.drive.client import Timeout
 from loadtests.errors import HarnessError
-from loadtests.history import History
+from loadtests.history import History, iter_file
+from loadtests.journal import PARTS_DIR, Journal, merge_streams
 from loadtests.run import progress
+from loadtests.run.claim import claim
 from loadtests.run.plan import Plan, plan
 from loadtests.run.round import Record, Round, harness_failure
 from loadtests.run.rundir import new_run_dir
@@ -59,12 +61,12 @@ class RunOutcome:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
+def make_driver(settings: RunSettings, run_dir: Path, run_id: str = "") -> Driver:
     """The driver the settings ask for."""
     if settings.driver == "locust":
         from loadtests.swarm.driver import LocustDriver
 
-        return LocustDriver(settings, run_dir)
+        return LocustDriver(settings, run_dir, run_id or secrets.token_hex(6))
     from loadtests.drive.driver import Load, RequestsDriver
 
     load = Load(
@@ -83,16 +85,24 @@ def make_driver(settings: RunSettings, run_dir: Path) -> Driver:
 class _Load:
     """The load's side of one run: its history, and what cut it short or left gaps."""
 
-    def __init__(self, settings: RunSettings, the_plan: Plan, run_dir: Path) -> None:
-        self.settings, self.plan, self.run_dir = settings, the_plan, run_dir
-        self.history = History(settings.driver)
+    def __init__(self, settings: RunSettings, the_plan: Plan, run_dir: Path, run_id: str) -> None:
+        self.settings, self.plan, self.run_dir, self.run_id = settings, the_plan, run_dir, run_id
+        # The requests driver's ops stream to their part file as they complete; Locust's
+        # workers stream their own parts, merged after the run (see journal.py).
+        self.journal = (
+            Journal(run_dir / PARTS_DIR / "driver.jsonl") if settings.driver != "locust" else None
+        )
+        self.history = History(settings.driver, journal=self.journal)
         self.interrupted: str | None = None
         self.gaps: tuple[str, ...] = ()
+        self.sources: tuple[Path, ...] = ()  # history files a driver left (Locust workers)
 
     def drive(self, round_: Round, target: RunningTarget | None) -> None:
         if round_.open() is not None:
             return
-        driver = make_driver(self.settings, self.run_dir)
+        driver = make_driver(self.settings, self.run_dir, self.run_id)
+        if self.journal is not None:
+            self.journal.on_error = driver.stop.set  # load that cannot be recorded is pointless
         from loadtests.nemesis.runner import start_nemeses
 
         nemeses = start_nemeses(
@@ -111,9 +121,11 @@ class _Load:
         finally:
             nemeses.stop()
             self.gaps = tuple(getattr(driver, "gaps", ()))
+            self.sources = tuple(getattr(driver, "sources", ()))
+            round_.harness_error = getattr(driver, "harness_error", None)
         if watch.reason is not None:  # the target died: the run is cut short, say why
             self.interrupted = self.interrupted or watch.reason
-        missing = shortfall(self.settings.votes, self.history.ops())
+        missing = shortfall(self.settings.votes, self.history.stream())
         if missing is not None and self.interrupted is None:
             self.gaps = (*self.gaps, missing)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
@@ -149,14 +161,36 @@ def execute(
         # Before the app starts (it may read its files then), and before the run directory:
         # a failing reset is the file's fault (exit 2), and leaves nothing behind.
         run_commands(the_plan.reset_commands, the_plan.folder)
-    run_dir = new_run_dir(settings.label, out=settings.out)
-    load = _Load(settings, the_plan, run_dir)
+    # A folder of its own, locked for the run: nothing of another run is ever read back.
+    # A target file's `name` names the run (docs/targets.md), else its file name does.
+    label = settings.label_for(the_plan.workload.name if settings.target_file else None)
+    owned = claim(settings.out or new_run_dir(label), settings.replace)
+    try:
+        return _execute(settings, the_plan, owned.path, owned.run_id, owned.describe, label, say)
+    finally:
+        owned.release()
+
+
+def _execute(
+    settings: RunSettings,
+    the_plan: Plan,
+    run_dir: Path,
+    run_id: str,
+    describe: Callable[..., None],
+    label: str,
+    say: progress.Say | None,
+) -> RunOutcome:
+    load = _Load(settings, the_plan, run_dir, run_id)
     run_settings = settings.to_dict()
     planned = the_plan.spec
     run_settings["preemption"] = preempting.settings_dict(
         planned.preempt if planned else None, planned.app if planned else None
     )
     run_settings["effective"] = effective(planned)
+    run_settings["run_id"] = run_id
+    run_settings["name"] = label
+    # What `racecheck check` needs to judge the run even if it never finishes.
+    describe(check_settings=dataclasses.asdict(load.check_settings()), settings=run_settings)
     round_: Round | None = None
     try:
         with contextlib.ExitStack() as stack:
@@ -174,7 +208,14 @@ def execute(
             url = target.url if target is not None else the_plan.url
             assert url is not None
             log_path = run_dir / "target.log" if target is not None else None
-            round_ = Round(url, the_plan.workload, run_dir, settings.timeout, log_path=log_path)
+            round_ = Round(
+                url,
+                the_plan.workload,
+                run_dir,
+                settings.timeout,
+                log_path=log_path,
+                harness=_harness(run_dir),
+            )
             if say is not None:
                 say(progress.start_line(settings, the_plan, url, str(run_dir)))
             with progress.ticking(say, _snapshots(settings, load.history, round_)):
@@ -193,8 +234,16 @@ def execute(
     with _signals_held():
         if round_ is None:  # interrupted before the target answered
             round_ = Round(the_plan.url or "", the_plan.workload, run_dir, settings.timeout)
+        if load.history.journal is not None:
+            try:
+                load.history.journal.close()  # a batch the disk refused: HistoryError, exit 4
+            finally:
+                if round_.harness.journal is not None:
+                    round_.harness.journal.flush()  # the setup ops too, for `racecheck check`
+        # Every source in time order, merged as it is written: never all in memory.
+        streams = [load.history.stream(), *(iter_file(path) for path in load.sources)]
         record: Record = round_.record(
-            load.history.ops(), load.check_settings(), run_settings, settings.driver
+            merge_streams(streams), load.check_settings(), run_settings, settings.driver
         )
     return RunOutcome(record.verdict, run_dir, record.exit_code, record.result)
 
@@ -220,6 +269,11 @@ def _snapshots(
     if settings.driver == "locust":
         return lambda seconds: progress.from_tally(round_.peek(), seconds)
     return lambda seconds: progress.from_history(history, seconds)
+
+
+def _harness(run_dir: Path) -> History:
+    """The round's own history, streamed to its part like the load's."""
+    return History("harness", journal=Journal(run_dir / PARTS_DIR / "harness.jsonl"))
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from loadtests import defaults
-from loadtests.history import History
+from loadtests.history import LOAD_FS, History
 from loadtests.run.plan import Plan
 from loadtests.run.settings import RunSettings
 
@@ -63,10 +63,10 @@ def progress_line(snapshot: Snapshot) -> str:
 def from_history(history: History, seconds: float) -> Snapshot:
     """Completed votes of the load's history so far."""
     votes = errors = 0
-    for op in history.ops():
-        if op.f == "vote" and op.type != "invoke":
-            votes += 1
-            errors += op.type != "ok"
+    for (f, op_type), n in history.kinds().items():
+        if f in LOAD_FS and op_type != "invoke":
+            votes += n
+            errors += n if op_type != "ok" else 0
     return Snapshot(seconds, votes, errors)
 
 

@@ -10,6 +10,7 @@ drawn last, from the files alone.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,11 +23,12 @@ from loadtests.check.exitcodes import exit_code_for
 from loadtests.check.outcomes import summary
 from loadtests.check.verdict import CheckResult, Verdict
 from loadtests.drive.client import Client, SessionTransport, Timeout, new_session
-from loadtests.history import History, Op, merge
+from loadtests.history import History, Op, iter_file
+from loadtests.journal import PARTS_DIR, merge_streams, write_merged
 from loadtests.report.notes import run_notes
 from loadtests.run.calibrate import calibrate, initial_read, log_size, record_tracebacks
 from loadtests.run.preflight import PREFLIGHT_FILE, preflight, read_log
-from loadtests.run.rundir import result_dict, write_history, write_result
+from loadtests.run.rundir import HISTORY_FILE, result_dict, write_history, write_result
 from loadtests.stats import summarize
 from loadtests.target.redact import redact_url
 from loadtests.target.workload import Workload
@@ -71,13 +73,15 @@ class Round:
         run_dir: Path,
         load_timeout: float = defaults.TIMEOUT,
         log_path: Path | None = None,
+        harness: History | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.workload = workload
         self.run_dir = run_dir
         self.load_timeout = load_timeout
         self.log_path = log_path  # the target's log, for the first traceback in it
-        self.harness = History("harness")
+        # With a journal (racecheck run), the harness's ops are on disk as they happen.
+        self.harness = harness if harness is not None else History("harness")
         self.final = FinalState(None)
         self.setup_error: str | None = None
         # Where the target log stood when the load began (None: no extras, not watched).
@@ -90,6 +94,8 @@ class Round:
         # login at the start still holds for the final read. Variables likewise.
         self.session = new_session()
         self.variables: dict[str, str] = {}
+        # The harness failed during the load (it ran out of file descriptors): ERROR.
+        self.harness_error: str | None = None
 
     def client(self, read_timeout: float | None = None, history: History | None = None) -> Client:
         """A client for the harness's own requests, recorded in its history."""
@@ -141,6 +147,8 @@ class Round:
             initial_read(client)
             # Tracebacks logged from here on are the load's (the errors check).
             self.log_start = log_size(self.run_dir / "target.log")
+        if self.harness.journal is not None:
+            self.harness.journal.flush()  # the opened round is on disk before any vote
         return None
 
     def _preflight(self) -> bool:
@@ -195,26 +203,39 @@ class Round:
         run_settings: Mapping[str, Any],
         driver: str,
     ) -> Record:
-        """Write the history, check it safely, write result.json and junit.xml, render."""
-        ops = merge([self.harness.ops(), load], driver=driver).ops()
-        write_history(self.run_dir, History(driver, ops))
+        """Write the history, check it safely, write result.json and junit.xml, render.
+
+        ``load`` is in time order (a History's stream, or Locust's merged workers); it
+        is merged with the harness's ops straight to history.jsonl, and the checks read
+        that file back: the evidence is on disk, whole, before anything judges it.
+        """
+        if self.harness.journal is not None:
+            self.harness.journal.close()
+        path = self.run_dir / HISTORY_FILE
+        write_merged(path, merge_streams([self.harness.stream(), load]))
+        # The parts are in history.jsonl now (a kill before this line leaves them).
+        shutil.rmtree(self.run_dir / PARTS_DIR, ignore_errors=True)
+        ops = iter_file(path)
         if self.setup_error is not None:
             name = "preflight" if self.setup_exit is not None else "setup"
             verdict = error_verdict(name, self.setup_error, settings.expect)
+        elif self.harness_error is not None:
+            verdict = error_verdict("harness", self.harness_error, settings.expect)
         else:
             verdict = check_safe(ops, self.final, settings)
             if settings.interrupted and verdict.status == "UNKNOWN":
                 # Other checks may be unknown too, but only because the run was cut short.
                 verdict = replace(verdict, reason=verdict.check("interrupted").detail)
         self.session.close()  # the harness sends nothing more
-        outcomes = summary(ops, read_log(self.log_path), self.final_read_error)
+        # Each reader streams the file again: the history is never held whole.
+        outcomes = summary(iter_file(path), read_log(self.log_path), self.final_read_error)
         return finish(
             self.run_dir,
             verdict,
             self.final,
             settings,
             run_settings,
-            summarize(ops),
+            summarize(iter_file(path)),
             outcomes=outcomes,
             exit_code=self.setup_exit,
         )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,14 @@ from loadtests import __version__
 from loadtests.check.checker import CheckSettings, FinalState, check_safe
 from loadtests.check.verdict import CheckResult, ChoiceCounts, Verdict
 from loadtests.errors import HistoryError, UsageError
-from loadtests.history import History, iter_file
+from loadtests.files import write_atomic
+from loadtests.history import History, Op, iter_file
+from loadtests.journal import merge_streams, part_files, read_part
+from loadtests.run.claim import read_run_file
+from loadtests.run.resultshape import validate
 
 SCHEMA = "racecheck/result/v1"
+HISTORY_FILE = "history.jsonl"
 DEFAULT_ROOT = Path("reports")
 
 
@@ -116,8 +121,9 @@ def junit_xml(result: Mapping[str, Any]) -> str:
 
 def write_result(run_dir: Path, result: Mapping[str, Any]) -> None:
     """Write result.json and junit.xml (the round draws index.html from them afterwards)."""
-    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (run_dir / "junit.xml").write_text(junit_xml(result), encoding="utf-8")
+    # Each whole or not at all: CI never reads half a result, a full disk leaves no .tmp.
+    write_atomic(run_dir / "result.json", json.dumps(result, indent=2) + "\n")
+    write_atomic(run_dir / "junit.xml", junit_xml(result))
 
 
 def write_history(run_dir: Path, history: History, name: str = "history.jsonl") -> Path:
@@ -139,9 +145,10 @@ def read_result(run_dir: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{path} is not valid JSON: {exc}") from exc
-    if data.get("schema") != SCHEMA:
-        raise HistoryError(f"{path} has schema {data.get('schema')!r}; expected {SCHEMA!r}")
-    return data
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise HistoryError(f"{path} has schema {schema!r}; expected {SCHEMA!r}")
+    return validate(data, path)
 
 
 def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
@@ -152,13 +159,13 @@ def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
     The checker always reports history-complete (or, when it crashed, "checker"), so
     the absence of both marks such a run.
     """
-    checks = [CheckResult.from_dict(c) for c in result.get("checks", [])]
+    checks = [CheckResult.from_dict(c) for c in result.get("checks") or []]
     if result.get("verdict") != "ERROR" or any(
         c.name in ("history-complete", "checker") for c in checks
     ):
         return None
     counts = {
-        str(choice): ChoiceCounts.from_dict(c) for choice, c in result.get("counts", {}).items()
+        str(choice): ChoiceCounts.from_dict(c) for choice, c in (result.get("counts") or {}).items()
     }
     return Verdict(
         "ERROR",
@@ -170,14 +177,9 @@ def _harness_error(result: Mapping[str, Any]) -> Verdict | None:
     )
 
 
-def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
-    """Check a saved run again from its files alone; returns the verdict and old result."""
-    result = read_result(run_dir)
-    harness_error = _harness_error(result)
-    if harness_error is not None:
-        return harness_error, result
-    raw = result.get("check_settings", {})
-    settings = CheckSettings(
+def _check_settings(raw: Mapping[str, Any]) -> CheckSettings:
+    """CheckSettings from their saved form (result.json's or run.json's check_settings)."""
+    return CheckSettings(
         expect=raw.get("expect"),
         choices=tuple(raw.get("choices", ())),
         shared_state=bool(raw.get("shared_state", False)),
@@ -187,10 +189,84 @@ def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
         recycle_after=int(raw.get("recycle_after") or 0),
         reply=str(raw.get("reply", "written")),  # older runs predate the key: written replies
     )
-    history_path = run_dir / "history.jsonl"
-    if not history_path.is_file():
+
+
+class _FinalReadSeen:
+    """Passes the ops through, noting whether the harness's final read is among them."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def watch(self, ops: Iterable[Op]) -> Iterator[Op]:
+        for op in ops:
+            if op.process == "harness" and op.f == "read" and op.type != "invoke":
+                self.seen = True
+            yield op
+
+
+CUT = (
+    "the history ends before the run did (it holds no final read, or operations "
+    "with no completion): it was cut short, so only what it proves by itself stands"
+)
+KILLED = (
+    "the run never finished (killed, or its machine stopped): there is no result.json "
+    "and no final tally, so it is judged on the operations recorded before it stopped"
+)
+
+
+def _history(run_dir: Path) -> Iterator[Op]:
+    """history.jsonl, or for a run that died before writing it, its parts merged."""
+    path = run_dir / HISTORY_FILE
+    if path.is_file():
+        return iter_file(path)
+    parts = part_files(run_dir)
+    if not parts:
         raise HistoryError(f"{run_dir} has no history.jsonl; the run cannot be re-checked")
+    return merge_streams([read_part(p) for p in parts])
+
+
+def recheck(run_dir: Path) -> tuple[Verdict, dict[str, Any]]:
+    """Check a saved run again from its files alone; returns the verdict and old result.
+
+    A run that was killed has no result.json: its run.json and the parts it streamed
+    are judged instead, with no final tally (UNKNOWN unless the history itself proves a
+    race). A history cut short (no final read, or ops never completed) is judged as if
+    the final tally had never been read, so it can never FAIL on votes it lost itself.
+    """
+    if not (run_dir / "result.json").is_file() and (started := read_run_file(run_dir)):
+        settings = replace(_check_settings(started.get("check_settings") or {}), interrupted=KILLED)
+        final = FinalState(None)
+        verdict = _why_unknown(check_safe(_history(run_dir), final, settings))
+        run_settings = dict(started.get("settings") or {})
+        result = result_dict(verdict, final, settings, run_settings, {}, "", 0)
+        return verdict, {**result, "verdict": "none (the run never finished)"}
+    result = read_result(run_dir)
+    harness_error = _harness_error(result)
+    if harness_error is not None:
+        return harness_error, result
+    settings = _check_settings(result.get("check_settings") or {})
     # check_safe: a check that raises is an ERROR with its traceback, and the history stays.
     final = FinalState.from_dict(result.get("final"))
-    verdict = check_safe(iter_file(history_path), final, settings)
+    # Runs that racecheck run wrote since it streams (they carry a run id) always end with
+    # the harness's final read; hand-built and older histories are judged as before.
+    strict = bool((result.get("settings") or {}).get("run_id")) and final.counts is not None
+    seen = _FinalReadSeen()
+    ops = seen.watch(_history(run_dir)) if strict else _history(run_dir)
+    verdict = check_safe(ops, final, settings)
+    complete = verdict.check("history-complete") if _has(verdict, "history-complete") else None
+    cut = (strict and not seen.seen) or (complete is not None and complete.status == "UNKNOWN")
+    if cut:
+        settings = replace(settings, interrupted=CUT)
+        verdict = _why_unknown(check_safe(_history(run_dir), FinalState(None), settings))
     return verdict, result
+
+
+def _has(verdict: Verdict, name: str) -> bool:
+    return any(c.name == name for c in verdict.checks)
+
+
+def _why_unknown(verdict: Verdict) -> Verdict:
+    """An UNKNOWN verdict of a cut or killed run says so first (as the round does)."""
+    if verdict.status != "UNKNOWN" or not _has(verdict, "interrupted"):
+        return verdict
+    return replace(verdict, reason=verdict.check("interrupted").detail)

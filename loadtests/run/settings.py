@@ -38,6 +38,7 @@ class RunSettings:
     nemesis_schedule: str | None = None
     allow_remote: bool = False
     out: Path | None = None
+    replace: bool = False  # empty a previous run's --out first (never a folder of other files)
     burst: bool = False
     read_every: int | None = None  # None: the target file's, else defaults.READ_EVERY
     race_window: float | None = None
@@ -67,17 +68,17 @@ class RunSettings:
         if self.votes is None and self.duration is None:
             # Neither: the default size, so `racecheck run --build unlocked` works as is.
             object.__setattr__(self, "votes", defaults.VOTES)
-        if self.votes is not None and self.votes < 1:
-            raise UsageError("--votes must be at least 1")
+        if self.votes is not None and not 1 <= self.votes <= defaults.MAX_VOTES:
+            raise UsageError(f"--votes must be between 1 and {defaults.MAX_VOTES:,}")
         if self.duration is not None and not 0 < self.duration <= 24 * 3600:
             raise UsageError("--duration must be between 0 and 86400 seconds")
-        if self.clients < 1:
-            raise UsageError("--clients must be at least 1")
+        if not 1 <= self.clients <= defaults.MAX_CLIENTS:
+            raise UsageError(f"--clients must be between 1 and {defaults.MAX_CLIENTS:,}")
         targets = [x for x in (self.target_url, self.app, self.target_file) if x is not None]
         if len(targets) > 1:
             raise UsageError("give at most one of --target-url, --app and --target")
-        if self.processes < 1:
-            raise UsageError("--processes must be at least 1")
+        if not 1 <= self.processes <= defaults.MAX_PROCESSES:
+            raise UsageError(f"--processes must be between 1 and {defaults.MAX_PROCESSES}")
         if self.processes > 1 and self.driver != "locust":
             raise UsageError("--processes is for --driver locust (it sets the Locust workers)")
         if (
@@ -89,8 +90,10 @@ class RunSettings:
             raise UsageError(f"--workers > 1 needs --server {servers} (only they fork processes)")
         if self.read_every is not None and self.read_every < 0:
             raise UsageError("--read-every must be 0 (no reads during the run) or more")
-        if self.timeout <= 0:
-            raise UsageError("--timeout must be a positive number of seconds")
+        if not 0 < self.timeout <= defaults.MAX_TIMEOUT:
+            raise UsageError(
+                f"--timeout must be a positive number of seconds, at most {defaults.MAX_TIMEOUT:g}"
+            )
         if self.target_url is not None and (self.race_window or self.switch_interval):
             raise UsageError(
                 "--race-window/--switch-interval configure a target racecheck starts; "
@@ -113,9 +116,13 @@ class RunSettings:
     @property
     def label(self) -> str:
         """A short name for the run directory and reports."""
+        return self.label_for()
+
+    def label_for(self, target_name: str | None = None) -> str:
+        """The label, with the target file's own ``name`` when it has been read."""
         if self.name:
             return self.name
-        target = self.target_file.stem if self.target_file else self.build
+        target = target_name or (self.target_file.stem if self.target_file else self.build)
         return f"{target}-{self.server or 'default'}-{self.driver}"
 
     def to_dict(self) -> dict[str, Any]:

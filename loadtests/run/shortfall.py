@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from loadtests.history import Op
+from loadtests.history import LOAD_FS, Op
 
 
 def votes_sent(ops: Iterable[Op]) -> int:
-    """How many votes were invoked (sent, whatever became of them)."""
-    return sum(1 for op in ops if op.type == "invoke" and op.f == "vote")
+    """How many load requests were invoked (sent, whatever became of them): votes, and
+    the adds, decrements and calls of a target file beyond counters."""
+    return sum(1 for op in ops if op.type == "invoke" and op.f in LOAD_FS)
 
 
 def shortfall(requested: int | None, ops: Iterable[Op]) -> str | None:

@@ -20,13 +20,14 @@ no locks.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from loadtests.errors import HistoryError
 from loadtests.history import History, Op, iter_file, merge
+from loadtests.journal import Journal
 from loadtests.swarm.live import CollisionWatch, merge_collisions
 from loadtests.swarm.protocol import WorkerFinal, describe_worker
 
@@ -71,7 +72,9 @@ class WorkerLedger:
         self.run_id, self.worker, self.node, self.path = run_id, worker, node, path
         self.prefix = prefix
         self.quota = quota
-        self.history = History("locust")
+        # Streamed to its file as votes complete: a long run's worker stays flat in memory,
+        # and a killed one leaves what it recorded (see loadtests/journal.py).
+        self.history = History("locust", journal=Journal(path))
         self.acked = dict.fromkeys(choices, 0)
         # For the live bounds: votes sent (counted before the request goes out) and
         # votes definitely refused, per choice.
@@ -134,16 +137,15 @@ class WorkerLedger:
         if self.final is not None:
             return self.final
         closed = self.history.close_pending("still in flight when the Locust user stopped")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.history.write(self.path)
-        ops = self.history.ops()
+        assert self.history.journal is not None
+        self.history.journal.close()
         self.final = WorkerFinal(
             self.run_id,
             self.worker,
             self.node,
             str(self.path),
-            len(ops),
-            count_votes(ops),
+            len(self.history),
+            count_votes(self.history.stream()),
             len(closed),
         )
         return self.final
@@ -239,35 +241,55 @@ class MasterLedger:
 
 @dataclass(frozen=True)
 class Collected:
-    """Every worker's ops, merged exactly, and what could not be accounted for."""
+    """Every worker's ops, merged exactly, and what could not be accounted for.
+
+    ``paths`` are the verified workers' history files, each in time order; with
+    ``keep=False`` the ops are not read into memory and the caller streams the paths.
+    """
 
     ops: list[Op]
     gaps: tuple[str, ...]
     workers: int
+    paths: tuple[Path, ...] = ()
 
 
-def collect(finals: Iterable[WorkerFinal], gaps: Iterable[str] = ()) -> Collected:
-    """Read each worker's history file, check it against its final message, merge."""
+def _tally_file(path: Path) -> tuple[int, Tally]:
+    """How many ops a history file holds and its vote counts, in one streaming pass."""
+    length = 0
+
+    def counted() -> Iterator[Op]:
+        nonlocal length
+        for op in iter_file(path):
+            length += 1
+            yield op
+
+    counts = count_votes(counted())
+    return length, counts
+
+
+def collect(
+    finals: Iterable[WorkerFinal], gaps: Iterable[str] = (), keep: bool = True
+) -> Collected:
+    """Check each worker's history file against its final message; merge them (``keep``)."""
     found = list(gaps)
-    histories: list[list[Op]] = []
+    paths: list[Path] = []
     finals = sorted(finals, key=lambda f: f.worker)
     for final in finals:
         try:
-            ops = list(iter_file(Path(final.path)))
+            length, counts = _tally_file(Path(final.path))
         except HistoryError as exc:
             found.append(
                 f"{final.describe()} wrote a history the master cannot read ({exc}); share "
                 "--racecheck-results-dir between the master and the workers"
             )
             continue
-        counts = count_votes(ops)
         expected = {k: list(v) for k, v in final.counts.items()}
-        if len(ops) != final.ops or counts != expected:
+        if length != final.ops or counts != expected:
             found.append(
                 f"{final.describe()} reported {final.ops} ops {expected} but its history file "
-                f"{final.path} holds {len(ops)} ops {counts}"
+                f"{final.path} holds {length} ops {counts}"
             )
             continue
-        histories.append(ops)
-    merged = merge(histories, driver="locust").ops()
-    return Collected(merged, tuple(found), len(histories))
+        paths.append(Path(final.path))
+    merged = merge([list(iter_file(p)) for p in paths], driver="locust").ops() if keep else []
+    return Collected(merged, tuple(found), len(paths), tuple(paths))

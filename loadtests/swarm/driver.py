@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -54,13 +55,23 @@ def locust_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
 
 
-def wait_for_file(path: Path, process: ManagedProcess, timeout: float) -> dict[str, object]:
-    """Poll for a JSON file a child writes once it is ready; fail if the child dies first."""
+def wait_for_file(
+    path: Path, process: ManagedProcess, timeout: float, run_id: str | None = None
+) -> dict[str, object]:
+    """Poll for a JSON file a child writes once it is ready; fail if the child dies first.
+
+    With ``run_id``, a file that names another run (left by an earlier run) is not the
+    announcement awaited: it is ignored until this run's child replaces it.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.is_file():
-            data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-            return data
+            try:
+                data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            if run_id is None or data.get("run_id") == run_id:
+                return data
         if process.poll() is not None:
             break
         time.sleep(0.05)
@@ -76,11 +87,14 @@ class LocustDriver:
 
     name = "locust"
 
-    def __init__(self, settings: RunSettings, run_dir: Path) -> None:
+    def __init__(self, settings: RunSettings, run_dir: Path, run_id: str | None = None) -> None:
         self.settings = settings
+        self.run_id = run_id or secrets.token_hex(6)
         self.dir = run_dir / "locust"
         self.stop = threading.Event()
         self.gaps: tuple[str, ...] = ()
+        # The workers' verified history files: the load's ops, each file in time order.
+        self.sources: tuple[Path, ...] = ()
         self.stop_timeout = CONNECT_TIMEOUT + settings.timeout + 2.0
         self._main: ManagedProcess | None = None
         self._workers: list[ManagedProcess] = []
@@ -88,6 +102,7 @@ class LocustDriver:
     def _racecheck_args(self) -> list[str]:
         s = self.settings
         args = ["--racecheck-managed", "--racecheck-results-dir", str(self.dir)]
+        args += ["--racecheck-run-id", self.run_id]
         args += ["--racecheck-timeout", repr(s.timeout), "--racecheck-seed", str(s.seed)]
         args += ["--racecheck-final-timeout", repr(FINAL_TIMEOUT)]
         if s.target_file is not None:
@@ -131,7 +146,7 @@ class LocustDriver:
         self._main = start_process(
             locust_command(*args, *master_args), env=env, log_path=self.dir / "master.log"
         )
-        port = wait_for_file(announce, self._main, STARTUP_TIMEOUT)["master_port"]
+        port = wait_for_file(announce, self._main, STARTUP_TIMEOUT, self.run_id)["master_port"]
         for number in range(1, self.settings.processes + 1):
             worker_args = ["--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
             self._workers.append(
@@ -167,18 +182,22 @@ class LocustDriver:
             process.stop(grace=3.0)
 
     def merge_into(self, history: History) -> None:
-        """Append every worker's ops to ``history`` (in time order) and note the gaps."""
+        """Verify every worker's history file (``sources``) and note the gaps."""
         try:
             summary = RunSummary.read(self.dir / "summary.json")
         except HistoryError as exc:
             log = "locust.log" if self.settings.processes == 1 else "master.log"
             self.gaps = (f"the Locust run left no summary of its workers ({exc}); see {log}",)
             return
-        collected = collect(summary.finals, summary.gaps)
-        for op in collected.ops:
-            history.append(
-                op.process, op.type, op.f, op.value, op.vote_id, time_ns=op.time_ns, driver="locust"
+        if summary.run_id != self.run_id:
+            self.gaps = (
+                f"the Locust summary {self.dir / 'summary.json'} belongs to run "
+                f"{summary.run_id}, not to this run ({self.run_id}): its counts were not used",
             )
+            return
+        # Verified, not read in: the round streams the workers' files (memory stays flat).
+        collected = collect(summary.finals, summary.gaps, keep=False)
+        self.sources = collected.paths
         self.gaps = collected.gaps
 
     def run(self, url: str, workload: Workload, history: History) -> None:

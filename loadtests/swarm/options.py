@@ -38,6 +38,7 @@ FLAGS: Mapping[str, str] = {
     "--racecheck-seed": "seed of the yes/no mix",
     "--racecheck-announce": "file where the master writes its ports once it listens",
     "--racecheck-allow-remote": "allow a --host that is not a loopback address",
+    "--racecheck-run-id": "the run's id (managed mode): every file the harness reads back names it",
 }
 
 # Set on parsed_options by the master at test start. Locust forwards every
@@ -88,6 +89,7 @@ def add_arguments(parser: Any) -> None:
         "--racecheck-seed": {"type": int, "default": 0},
         "--racecheck-announce": {"default": None},
         "--racecheck-allow-remote": {"action": "store_true", "default": False},
+        "--racecheck-run-id": {"default": None},
     }
     for flag, extra in hidden.items():
         parser.add_argument(
@@ -111,6 +113,7 @@ class RacecheckOptions:
     seed: int = 0
     announce: Path | None = None
     allow_remote: bool = False
+    run_id: str | None = None
     run: RunInfo | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +146,7 @@ class RacecheckOptions:
             seed=int(get("racecheck_seed") or 0),
             announce=Path(announce) if announce else None,
             allow_remote=bool(get("racecheck_allow_remote")),
+            run_id=get("racecheck_run_id") or None,
             run=RunInfo.from_dict(run) if isinstance(run, Mapping) else None,
         )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.errors import HistoryError
+from loadtests.files import read_schema_json, write_atomic
 
 # Messages, by who sends them:
 STOP_MSG = "racecheck_stop"  # master -> workers: stop voting and hand in
@@ -115,19 +116,12 @@ class RunSummary:
             "finals": [f.to_dict() for f in self.finals],
             "gaps": list(self.gaps),
         }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, json.dumps(body, indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> RunSummary:
         """Load summary.json; raise HistoryError when it is missing or malformed."""
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise HistoryError(f"cannot read the Locust run summary {path}: {exc}") from exc
-        if not isinstance(raw, Mapping) or raw.get("schema") != SUMMARY_SCHEMA:
-            raise HistoryError(f"{path} is not a racecheck Locust summary ({SUMMARY_SCHEMA})")
+        raw = read_schema_json(path, SUMMARY_SCHEMA, "a racecheck Locust summary")
         return cls(
             str(raw.get("run_id")),
             tuple(WorkerFinal.from_dict(f) for f in raw.get("finals", ())),

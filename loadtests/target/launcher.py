@@ -391,6 +391,9 @@ def _start_target(spec: TargetSpec, ready_timeout: float, log_path: Path | None)
     return target
 
 
+SCRATCH_ENV = "RACECHECK_SCRATCH_DIR"
+
+
 def _scratch_dir(spec: TargetSpec) -> Path | None:
     """A folder for the sqlite build's database, owned (and removed) by the launcher.
 
@@ -428,6 +431,8 @@ def _target_env(spec: TargetSpec, scratch: Path | None = None) -> dict[str, str]
             env[preempting.ENV_TRACE_DIR] = os.path.abspath(spec.trace_dir)
     if scratch is not None:
         env["RACECHECK_DATABASE"] = str(scratch / "votes.sqlite3")
+        # If the launcher is SIGKILLed, the target removes it before its group ends.
+        env[SCRATCH_ENV] = str(scratch)
     # The repo root too, so target_app and loadtests import even when not installed.
     inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([*spec.pythonpath, str(_REPO_ROOT), *inherited])

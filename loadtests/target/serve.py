@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -136,6 +137,11 @@ def _watch_parent(parent_pid: int) -> None:
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(PARENT_CHECK_INTERVAL)
+        # The launcher would have removed its scratch folder (the sqlite database):
+        # it is gone, so we do, or the folder stays in the temp folder for good.
+        scratch = os.environ.get("RACECHECK_SCRATCH_DIR")
+        if scratch and Path(scratch).name.startswith("racecheck-db-"):
+            shutil.rmtree(scratch, ignore_errors=True)
         # SIGKILL, the group: gunicorn workers go too, and nobody waits for a
         # graceful exit any more.
         os.killpg(os.getpgrp(), signal.SIGKILL)

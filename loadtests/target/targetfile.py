@@ -350,6 +350,11 @@ def load(path: Path) -> TargetFile:
         # Environment variables are strings; a table or an array there is a mistake.
         if not isinstance(value, str | int | float):
             target.fail(f"env.{key}", f"expected a string (or number), got {value!r}")
+        # The OS cannot pass these on: an empty name, "=" in a name, NUL anywhere.
+        if not key or "=" in key or "\0" in key:
+            target.fail(f"env.{key!r}", "an environment variable name has no '=' or NUL in it")
+        if "\0" in str(value):
+            target.fail(f"env.{key}", "an environment variable's value cannot hold a NUL")
     if read_every and any(c.read_increments for c in counters):
         target.fail(
             "read_every",

@@ -89,7 +89,11 @@ class Extractor:
     def extract(self, text: str, parsed: Any = None) -> Any:
         """The value, or raise ValueError when the reply does not carry it."""
         if self.json is not None:
-            node = jsonlib.loads(text) if parsed is None else parsed
+            try:
+                node = jsonlib.loads(text) if parsed is None else parsed
+            except RecursionError:
+                # A hostile reply nested thousands deep: malformed, never a crash.
+                raise ValueError("the reply is JSON nested too deep to read") from None
             for part in self.json.split("."):
                 if isinstance(node, list) and part.isdigit():
                     node = node[int(part)]

@@ -26,6 +26,8 @@ from locust.env import Environment
 from locust.runners import STATE_MISSING
 
 from loadtests.check.checker import CheckSettings
+from loadtests.history import iter_file
+from loadtests.journal import merge_streams
 from loadtests.run.round import Round
 from loadtests.run.rundir import new_run_dir
 from loadtests.swarm.accounting import Collected, MasterLedger, WorkerLedger, collect, split_quota
@@ -79,7 +81,8 @@ class MasterSide:
         """test_start: decide the run's identity and quotas, and open the round."""
         self.join_finishing(60.0)  # a web UI user may start again while we still check
         options = self._server_build(options)
-        run_id = secrets.token_hex(4)
+        # The harness names the run (managed mode), so the summary it reads back is this run's.
+        run_id = options.run_id or secrets.token_hex(4)
         run_dir = (
             options.results_dir
             if options.managed
@@ -202,7 +205,8 @@ class MasterSide:
                 summary.write(Path(run.info.run_dir) / "summary.json")
             else:
                 assert run.round is not None
-                run.result = self._close(run, collect(run.ledger.finals.values(), gaps))
+                collected = collect(run.ledger.finals.values(), gaps, keep=False)
+                run.result = self._close(run, collected)
         except Exception as exc:
             logger.exception("the check could not run")
             run.result = {"verdict": "ERROR", "reason": str(exc), "exit_code": 4, "counts": {}}
@@ -224,7 +228,9 @@ class MasterSide:
             reply=workload.reply,
         )
         run_settings = {**run.settings, "workers": collected.workers}
-        return run.round.record(collected.ops, settings, run_settings, "locust").result
+        # The workers' files streamed, not read into memory (each is in time order).
+        load = merge_streams([iter_file(path) for path in collected.paths])
+        return run.round.record(load, settings, run_settings, "locust").result
 
     def _await_finals(self, run: MasterRun) -> None:
         """Stop every worker and wait until each participant's final message is in."""
@@ -319,6 +325,9 @@ class MasterSide:
         def write() -> None:
             web_ui: Any = self.environment.web_ui
             info: dict[str, Any] = {"pid": os.getpid(), "role": self.node.role}
+            run_id = getattr(self.environment.parsed_options, "racecheck_run_id", None)
+            if run_id:
+                info["run_id"] = run_id  # the harness refuses an announcement of another run
             if self.node.role == "master":
                 info["master_port"] = self.node.runner.server.port
             if web_ui is not None:
