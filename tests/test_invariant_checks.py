@@ -203,8 +203,9 @@ def test_all_ok_fails_any_refusal() -> None:
 
 def test_a_counter_history_meets_none_of_the_new_checks() -> None:
     history = History()
-    for n in range(3):
-        invocation = history.invoke(1, "vote", {"choice": "yes"}, f"v-{n}")
+    # Two clients' votes in flight together, as any load that could race has them.
+    invocations = [history.invoke(n, "vote", {"choice": "yes"}, f"v-{n}") for n in range(3)]
+    for n, invocation in enumerate(invocations):
         history.complete(invocation, "ok", {"choice": "yes", "count": n + 1})
     verdict = check(history.ops(), FinalState({"yes": 3}), CheckSettings(choices=("yes",)))
     assert verdict.status == "PASS"

@@ -70,7 +70,9 @@ def test_a_sigkilled_run_leaves_its_history_and_check_says_unknown(tmp_path: Pat
     recorded = [json.loads(line) for line in part.read_text().splitlines()[:-1]]
     assert len(recorded) >= 4 * BATCH_OPS - 1
     harness = (out / "parts" / "harness.jsonl").read_text().splitlines()
-    assert [json.loads(line)["type"] for line in harness] == ["invoke", "ok"]  # the round opened
+    # The round opened: its setup step, then the baseline read before the load.
+    assert [json.loads(line)["type"] for line in harness] == ["invoke", "ok"] * 2
+    assert json.loads(harness[-1])["f"] == "baseline"
     check = racecheck("check", str(out))
     assert check.exit_code == 3, check.describe()
     assert "never finished" in check.stdout

@@ -183,8 +183,8 @@ def test_junit_of_an_expected_violation_not_provoked_fails_the_expectation(
     tmp_path: Path,
 ) -> None:
     history = History()
-    for n in range(3):
-        inv = history.invoke(n, "vote", {"choice": "yes"}, f"p-{n}")
+    invocations = [history.invoke(n, "vote", {"choice": "yes"}, f"p-{n}") for n in range(3)]
+    for n, inv in enumerate(invocations):  # overlapping, so the run could have raced
         history.complete(inv, "ok", {"choice": "yes", "count": n + 1, "pid": PID})
     run_dir = saved_run(tmp_path, history, final_state(3, 0), expect="violation")
     suite, cases = parse_junit(run_dir)

@@ -125,7 +125,9 @@ class _Load:
             round_.harness_error = getattr(driver, "harness_error", None)
         if watch.reason is not None:  # the target died: the run is cut short, say why
             self.interrupted = self.interrupted or watch.reason
-        missing = shortfall(self.settings.votes, self.history.stream())
+        # The requests driver's own history (Locust's workers keep quotas of their own).
+        sent = self.history.stream() if self.settings.driver == "requests" else None
+        missing = shortfall(self.settings.votes, sent) if sent is not None else None
         if missing is not None and self.interrupted is None:
             self.gaps = (*self.gaps, missing)
         # After Ctrl-C a stalled or dying target gets seconds, not the full --timeout,
