@@ -18,6 +18,7 @@ standard HTTPAdapter, so requests' behaviour is unchanged there.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import select
@@ -209,3 +210,9 @@ class LeanHTTPAdapter(BaseAdapter):
             while idle:
                 idle.pop().close()
         self._fallback.close()
+
+    def __del__(self) -> None:
+        # A session dropped without close() (a harness client, a test) must not leave
+        # its keep-alive sockets for the garbage collector to find open (ResourceWarning).
+        with contextlib.suppress(Exception):
+            self.close()
