@@ -104,10 +104,12 @@ def test_a_run_against_a_deep_json_tally_ends_unknown_with_its_history(tmp_path:
         "run", "--app", "hostile_app:deep_final", "--votes", "60", "--clients", "4",
         out=out, env={"PYTHONPATH": os.pathsep.join([str(APPS), os.getcwd()])},
     )  # fmt: skip
-    assert run.exit_code == 3, run.describe()
+    # Preflight reads the tally before any load (#13): the deep reply stops the run there,
+    # one line, exit 2, with the reason and a result on disk; never a RecursionError.
+    assert run.exit_code == 2, run.describe()
     assert "Traceback" not in run.stderr
-    assert run.result()["verdict"] == "UNKNOWN"
-    assert len(run.history()) >= 120
+    assert "nested too deep" in run.stdout
+    assert run.result()["verdict"] == "ERROR"
 
 
 @pytest.mark.e2e

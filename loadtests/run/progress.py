@@ -20,6 +20,7 @@ from loadtests import defaults
 from loadtests.history import LOAD_FS, History
 from loadtests.run.plan import Plan
 from loadtests.run.settings import RunSettings
+from loadtests.target.redact import redact_url
 
 Say = Callable[[str], None]
 
@@ -38,11 +39,11 @@ def start_line(settings: RunSettings, the_plan: Plan, url: str, run_dir: str) ->
     """One line: what is tested, where, how hard, and where the run is written."""
     spec = the_plan.spec
     if spec is None:
-        target = f"the target already running at {url}"
+        target = f"the target already running at {redact_url(url)}"
     else:
         what = f"{spec.build} build" if spec.build else spec.app
         workers = f", {spec.workers} workers" if spec.workers > 1 else ""
-        target = f"{what} on {spec.server} ({spec.threads} threads{workers}) at {url}"
+        target = f"{what} on {spec.server} ({spec.threads} threads{workers}) at {redact_url(url)}"
     size = f"{settings.votes:,} votes" if settings.votes is not None else f"{settings.duration:g} s"
     load = f"{size} from {settings.clients} clients ({settings.driver} driver)"
     return f"racecheck run: {target}; {load}; run directory {run_dir}"
