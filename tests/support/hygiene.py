@@ -208,6 +208,9 @@ class Job:
         pids = set(serving) | set(self.target_pids())
         wait_for(lambda: not group_members(self.process.pid), timeout=GONE_WAIT)
         wait_for(lambda: not any(alive(pid) for pid in pids), timeout=GONE_WAIT)
+        # The lifeline's keeper (and whatever it ends) also carries the tag: give it the
+        # same time to leave, then whatever is left is a leak.
+        wait_for(lambda: not tagged_processes(self.tag), timeout=GONE_WAIT)
         left = {
             "racecheck's process group": sorted(group_members(self.process.pid)),
             "target processes": sorted(pid for pid in pids if alive(pid)),
