@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from loadtests.history import History
+from loadtests.history import History, iter_file
+from loadtests.journal import merge_streams
 from loadtests.run.settings import RunSettings
 from loadtests.swarm.accounting import count_votes
 from loadtests.swarm.driver import LocustDriver
@@ -35,7 +36,9 @@ def drive(url: str, run_dir: Path, **settings: object) -> tuple[History, LocustD
     history = History("locust")
     driver = LocustDriver(RunSettings(driver="locust", clients=2, **settings), run_dir)  # type: ignore[arg-type]
     driver.run(url, reference_workload(), history)
-    return history, driver
+    # The workers' ops stay in their files (streamed, #16); the round merges them.
+    loaded = History("locust", merge_streams([iter_file(path) for path in driver.sources]))
+    return loaded, driver
 
 
 def test_a_refused_connection_is_a_definite_failure(tmp_path: Path) -> None:
