@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -170,12 +171,26 @@ def _carriers(token: str) -> set[int]:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as environ:
-                if needle in environ.read().split(b"\0"):
+                variables = environ.read().split(b"\0")
+                if needle in variables:
                     groups.add(os.getpgid(int(entry.name)))
+                    _remove_scratch(variables)
         except OSError:  # gone while we looked, or not ours to read
             continue
     groups.discard(os.getpgrp())
     return {pgid for pgid in groups if pgid > 1}
+
+
+def _remove_scratch(variables: list[bytes]) -> None:
+    """Remove a carrier's scratch folder (the sqlite build's database) before its group
+    dies: its launcher would have, and the target's own parent watch is about to be
+    SIGKILLed with it."""
+    prefix = b"RACECHECK_SCRATCH_DIR="
+    for variable in variables:
+        if variable.startswith(prefix):
+            folder = Path(os.fsdecode(variable[len(prefix) :]))
+            if folder.name.startswith("racecheck-db-"):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill_groups(groups: Iterable[int]) -> None:
