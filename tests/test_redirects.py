@@ -68,9 +68,15 @@ def connections(log: Path) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def run_redirected(tmp_path: Path, host: Host, *args: str) -> CliResult:
+def run_redirected(tmp_path: Path, host: Host, *args: str, preflight: bool = False) -> CliResult:
+    """A run of the redirect target; with ``preflight`` the harness's own requests go first."""
+    target = APPS / "redirects_away.toml"
+    if preflight:  # the same file with preflight on, still importing the app from APPS
+        text = target.read_text().replace("preflight = false", f'cwd = "{APPS}"')
+        target = tmp_path / "redirects_preflight.toml"
+        target.write_text(text)
     return racecheck(
-        "run", "--target", str(APPS / "redirects_away.toml"), "--votes", "40", "--clients", "4",
+        "run", "--target", str(target), "--votes", "40", "--clients", "4",
         *args, out=tmp_path / "run", env={"REDIRECT_TO": f"http://{host.address}:{PORT}"},
     )  # fmt: skip
 
@@ -90,12 +96,25 @@ def test_a_redirect_off_loopback_is_refused_and_recorded(
     assert "Traceback" not in run.stderr
 
 
+def test_preflight_meets_the_refused_redirect_first(
+    tmp_path: Path, remote: tuple[Host, Path]
+) -> None:
+    """The harness's own requests keep the rule too: preflight stops, nothing left loopback."""
+    host, log = remote
+    run = run_redirected(tmp_path, host, preflight=True)
+    assert connections(log) == 0, f"preflight reached {host.address}\n{run.describe()}"
+    assert run.exit_code in (2, 4), run.describe()
+    assert f"refused to follow a redirect to http://{host.address}" in run.stdout, run.describe()
+    assert "Traceback" not in run.stderr
+
+
 def test_with_allow_remote_the_redirect_is_followed(
     tmp_path: Path, remote: tuple[Host, Path]
 ) -> None:
+    """With --allow-remote the harness (preflight) and the load both follow it."""
     host, log = remote
-    run = run_redirected(tmp_path, host, "--allow-remote")
-    assert connections(log) >= 40, run.describe()  # the listener sees what reaches it
+    run = run_redirected(tmp_path, host, "--allow-remote", preflight=True)
+    assert connections(log) >= 41, run.describe()  # preflight's vote, then the load's 40
     votes = [op for op in run.history() if op["f"] == "vote" and op["type"] == "ok"]
     assert len(votes) == 40
 

@@ -217,6 +217,7 @@ def _execute(
                 settings.timeout,
                 log_path=log_path,
                 harness=_harness(run_dir),
+                allow_remote=settings.allow_remote,
             )
             if say is not None:
                 say(progress.start_line(settings, the_plan, url, str(run_dir)))

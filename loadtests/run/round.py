@@ -74,6 +74,7 @@ class Round:
         load_timeout: float = defaults.TIMEOUT,
         log_path: Path | None = None,
         harness: History | None = None,
+        allow_remote: bool = False,
     ) -> None:
         self.url = url.rstrip("/")
         self.workload = workload
@@ -92,7 +93,8 @@ class Round:
         self.final_read_error: str | None = None
         # One session for all the harness's requests, as a browser keeps its cookies: a
         # login at the start still holds for the final read. Variables likewise.
-        self.session = new_session()
+        # It follows redirects by the load's rule: off loopback only with --allow-remote.
+        self.session = new_session(allow_remote=allow_remote)
         self.variables: dict[str, str] = {}
         # The harness failed during the load (it ran out of file descriptors): ERROR.
         self.harness_error: str | None = None

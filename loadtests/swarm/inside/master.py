@@ -94,7 +94,9 @@ class MasterSide:
         round_ = None
         if not options.managed:
             host = str(self.environment.host or "")
-            round_ = Round(host, options.workload(), run_dir, options.timeout)
+            round_ = Round(
+                host, options.workload(), run_dir, options.timeout, allow_remote=options.allow_remote
+            )
             error = options.host_error(self.environment.host) or round_.open()
             if error is not None:
                 round_.setup_error = error
