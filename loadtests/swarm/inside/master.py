@@ -95,7 +95,11 @@ class MasterSide:
         if not options.managed:
             host = str(self.environment.host or "")
             round_ = Round(
-                host, options.workload(), run_dir, options.timeout, allow_remote=options.allow_remote
+                host,
+                options.workload(),
+                run_dir,
+                options.timeout,
+                allow_remote=options.allow_remote,
             )
             error = options.host_error(self.environment.host) or round_.open()
             if error is not None:
