@@ -21,6 +21,8 @@ from loadtests.target.launcher import group_members
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+TARGETS = Path(__file__).parent / "targets"
+
 
 def run(tmp_path: Path, **options: Any) -> RunOutcome:
     settings: dict[str, Any] = {"clients": 16, "progress": False, "out": tmp_path / "run"}
@@ -146,3 +148,24 @@ def test_faults_do_not_hide_a_real_race(tmp_path: Path) -> None:
     assert outcome.verdict.status == "FAIL", outcome.result["reason"]
     assert check(outcome, "unique-counts")["status"] == "FAIL"
     assert counts(outcome, "info") > 0
+
+
+def test_the_restarted_round_is_reopened_after_logging_in_again(tmp_path: Path) -> None:
+    """Opening the motion needs a login (tests/targets/board.py): the nemesis logs in first."""
+    outcome = run(
+        tmp_path,
+        target_file=TARGETS / "board.toml",
+        duration=3.0,
+        nemesis=("kill-restart",),
+        nemesis_schedule="at=1,count=1",
+    )
+    kinds = [(op.f, op.type) for op in nemesis_ops(outcome)]
+    assert kinds[4:] == [("login", "invoke"), ("login", "ok"), ("setup", "invoke"), ("setup", "ok")]
+    # Votes after the reopening are acknowledged again: the round is open on the new process.
+    reopened = next(op for op in nemesis_ops(outcome) if op.f == "setup" and op.type == "ok")
+    later = [
+        op
+        for op in iter_file(outcome.run_dir / "history.jsonl")
+        if op.f == "vote" and op.type == "ok" and op.time_ns > reopened.time_ns
+    ]
+    assert later, "no vote was acknowledged after the restart"

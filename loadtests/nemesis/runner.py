@@ -247,7 +247,11 @@ def start_nemeses(
 def _reopener(
     settings: RunSettings, url: str, workload: Workload | None, history: History
 ) -> Callable[[], None]:
-    """Run the workload's setup steps again, as the nemesis, through the one client."""
+    """Log in and run the workload's setup steps again, as the nemesis, through the one client.
+
+    A restarted target has forgotten the round it had open, and a setup step that needs a
+    login (an admin opening the round) fails without one, so the login steps come first.
+    """
 
     def reopen() -> None:
         if workload is None:
@@ -255,7 +259,7 @@ def _reopener(
         transport = SessionTransport(timeout=Timeout(read=settings.timeout))
         try:
             client = Client(transport, url, workload, history, PROCESS)
-            for step in workload.setup:
+            for step in (*workload.login, *workload.setup):
                 if client.step(step).type != "ok":
                     break
         finally:
