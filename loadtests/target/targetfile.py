@@ -552,18 +552,28 @@ def _optional_extractor(reader: _Reader, key: str) -> Extractor | None:
     return _extractor(sub) if sub is not None else None
 
 
+_SENT = frozenset({"method", "path", "form", "json"})  # the keys of a request racecheck sends
+_READ = frozenset({"method", "path", "json", "regex"})  # ... and of a read, with its extractor
+
+
+def _required(reader: _Reader, key: str, keys: frozenset[str], example: str) -> _Reader:
+    """The table ``key`` of ``reader``, which must be there (else a usage error with an example)."""
+    sub = reader.sub(key, set(keys))
+    if sub is None:
+        reader.fail(key, f"is required: {example}")
+    assert sub is not None  # fail() raises
+    return sub
+
+
 def _collection(path: Path, where: str, raw: Any) -> Collection:
     keys = {"name", "add", "ok", "element", "read", "id", "echo"}
     reader = _Reader(path, where, raw, keys)
     name = _name(reader)
-    add = reader.sub("add", {"method", "path", "form", "json"})
-    if add is None:
-        reader.fail("add", 'is required: { method = "POST", path = "/tasks", json = {...} }')
-    assert add is not None
+    add = _required(reader, "add", _SENT, '{ method = "POST", path = "/tasks", json = {...} }')
     element = reader.get("element", str, OP_ID)
     if OP_ID not in element:
         reader.fail("element", f"must contain {OP_ID}, so that every add carries its own value")
-    read = reader.sub("read", {"method", "path", "json", "regex"})
+    read = reader.sub("read", set(_READ))
     id_ = _optional_extractor(reader, "id")
     if read is None and id_ is None:
         reader.fail("read", 'or id is required: read = { path = "/tasks", json = "*.title" }')
@@ -583,13 +593,8 @@ def _stock(path: Path, where: str, raw: Any) -> Stock:
     keys = {"name", "decrement", "ok", "refused", "read", "floor", "echo"}
     reader = _Reader(path, where, raw, keys)
     name = _name(reader)
-    decrement = reader.sub("decrement", {"method", "path", "form", "json"})
-    if decrement is None:
-        reader.fail("decrement", 'is required: { method = "POST", path = "/buy" }')
-    read = reader.sub("read", {"method", "path", "json", "regex"})
-    if read is None:
-        reader.fail("read", 'is required: { path = "/stock", json = "stock" }')
-    assert decrement is not None and read is not None
+    decrement = _required(reader, "decrement", _SENT, '{ method = "POST", path = "/buy" }')
+    read = _required(reader, "read", _READ, '{ path = "/stock", json = "stock" }')
     refused = reader.get("refused", str)
     if refused == "":
         reader.fail("refused", "must not be empty (every reply would be a refusal)")
@@ -609,10 +614,9 @@ def _call(path: Path, where: str, raw: Any) -> Call:
     keys = {"name", "request", "ok", "echo", "echo_value"}
     reader = _Reader(path, where, raw, keys)
     name = _name(reader)
-    request = reader.sub("request", {"method", "path", "form", "json"})
-    if request is None:
-        reader.fail("request", 'is required: { method = "POST", path = "/greet", form = {...} }')
-    assert request is not None
+    request = _required(
+        reader, "request", _SENT, '{ method = "POST", path = "/greet", form = {...} }'
+    )
     echo_value = reader.get("echo_value", str, OP_ID)
     if OP_ID not in echo_value:
         reader.fail("echo_value", f"must contain {OP_ID}: it tells each reply from the others")
