@@ -22,7 +22,6 @@ import contextlib
 import http.client
 import io
 import select
-import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,20 +35,23 @@ from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import ProtocolError
 from urllib3.response import HTTPResponse
 
+from loadtests.drive import wire
+
 _Key = tuple[str, int]
 
 
 class _Raw:
-    """What requests reads from ``Response.raw`` once the body is in: the http.client reply.
+    """What requests reads from ``Response.raw`` once the body is in.
 
     ``_original_response`` is what requests' cookie extraction looks for: None when the
-    reply sets no cookie, so Session.send skips the cookie jar's header parsing (a
-    tenth of a request's CPU) for a reply with nothing in it for the jar. The body has
-    already been read, so reading gives nothing and releasing does nothing.
+    reply sets no cookie, so Session.send skips the cookie jar's header parsing for a
+    reply with nothing in it for the jar; else an object whose ``msg`` is the reply's
+    headers as http.client gives them (the cookie jar reads them with ``get_all``).
+    The body has already been read, so reading gives nothing and releasing does nothing.
     """
 
-    def __init__(self, reply: http.client.HTTPResponse, sets_cookies: bool) -> None:
-        self._original_response = reply if sets_cookies else None
+    def __init__(self, reply: wire.Reply, sets_cookies: bool) -> None:
+        self._original_response = _CookieSource(reply.headers) if sets_cookies else None
         self.status = reply.status
         self.reason = reply.reason
 
@@ -63,16 +65,28 @@ class _Raw:
         """Nothing is held open."""
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+class _CookieSource:
+    """A reply's headers in the shape requests' cookie extraction reads (``.msg``)."""
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.msg = http.client.HTTPMessage()
+        for name, value in headers:
+            self.msg[name] = value  # a Message appends: repeated Set-Cookie lines stay apart
+
+
+def _dropped(conn: wire.Wire) -> bool:
     """Whether an idle keep-alive connection was closed by the server (it reads as EOF)."""
-    sock = conn.sock
-    if sock is None:
-        return True
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = select.select([conn.sock], [], [], 0)
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def _host_header(hostname: str, port: int) -> str:
+    """Host as http.client writes it: brackets round an IPv6 address, no default port."""
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    return host if port == 80 else f"{host}:{port}"
 
 
 def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
@@ -87,12 +101,12 @@ def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
 
 
 class LeanHTTPAdapter(BaseAdapter):
-    """Sends plain-HTTP prepared requests on pooled keep-alive http.client connections."""
+    """Sends plain-HTTP prepared requests on pooled keep-alive connections (drive/wire.py)."""
 
     def __init__(self, pool_size: int = 4) -> None:
         super().__init__()
         self.pool_size = pool_size
-        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._idle: dict[_Key, list[wire.Wire]] = {}
         self._fallback = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
 
     def send(
@@ -114,80 +128,75 @@ class LeanHTTPAdapter(BaseAdapter):
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             return self._fallback.send(request, stream, timeout, verify, cert, proxies)
-        key = (parts.hostname, parts.port or 80)
+        port = parts.port or 80
+        key = (parts.hostname, port)
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
+        headers = request.headers
+        if "Expect" in headers:  # 100-continue: HTTPAdapter's job
+            return self._fallback.send(request, stream, timeout, verify, cert, proxies)
+        # requests prepared Accept-Encoding and Content-Length (0 for an empty POST);
+        # Host comes from the URL, as http.client gives it, unless the request names its own.
+        host = None if "Host" in headers else _host_header(parts.hostname, port)
+        try:
+            message = wire.request_bytes(
+                request.method or "GET", path, host, list(headers.items()), body or b""
+            )
+        except (ValueError, UnicodeError) as exc:
+            raise requests.exceptions.InvalidHeader(exc, request=request) from exc
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         conn = self._connection(key, connect, read, request)
         try:
-            # requests prepared Accept-Encoding and Content-Length (0 for an empty POST);
-            # Host comes from the connection unless the request names its own.
-            skip_host = "Host" in request.headers
-            conn.putrequest(
-                request.method or "GET", path, skip_host=skip_host, skip_accept_encoding=True
-            )
-            for name, value in request.headers.items():
-                conn.putheader(name, value)
-            conn.endheaders(body)  # headers and a small body in one send
-            reply = conn.getresponse()
-            content = reply.read()
+            reply = conn.exchange(message, request.method or "GET")
         except TimeoutError as exc:
             conn.close()
             raise requests.ReadTimeout(exc, request=request) from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            # Worded as urllib3 words it ("Connection aborted.", then the cause).
+            # Worded as urllib3 words it ("Connection aborted.", then the cause). Never
+            # resent: the server may have applied it (an info op, not a lost vote).
             aborted = ProtocolError("Connection aborted.", exc)
             raise requests.ConnectionError(aborted, request=request) from exc
         if reply.will_close:
             conn.close()
         else:
             self._release(key, conn)
-        return self._response(request, reply, content)
+        return self._response(request, reply)
 
     def _connection(
         self, key: _Key, connect: Any, read: Any, request: PreparedRequest
-    ) -> http.client.HTTPConnection:
+    ) -> wire.Wire:
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
             if not _dropped(conn):
-                if conn.sock is not None:
-                    conn.sock.settimeout(read)
+                conn.sock.settimeout(read)
                 return conn
             conn.close()
-        conn = http.client.HTTPConnection(key[0], key[1], timeout=connect)
         try:
-            conn.connect()
+            conn = wire.Wire.connect(key[0], key[1], connect)
         except TimeoutError as exc:
-            conn.close()
             raise requests.ConnectTimeout(exc, request=request) from exc
         except OSError as exc:
-            conn.close()
             # ECONNREFUSED stays in the chain: nothing was sent (the client's is_refused).
             raise requests.ConnectionError(exc, request=request) from exc
-        if conn.sock is not None:
-            # urllib3's default: small requests go out at once, not after the last ack.
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.sock.settimeout(read)
+        conn.sock.settimeout(read)
         return conn
 
-    def _release(self, key: _Key, conn: http.client.HTTPConnection) -> None:
+    def _release(self, key: _Key, conn: wire.Wire) -> None:
         idle = self._idle.setdefault(key, [])
         if len(idle) < self.pool_size:
             idle.append(conn)  # list.append is atomic: sessions shared by threads are safe
         else:
             conn.close()
 
-    def _response(
-        self, request: PreparedRequest, reply: http.client.HTTPResponse, content: bytes
-    ) -> Response:
+    def _response(self, request: PreparedRequest, reply: wire.Reply) -> Response:
         """The Response HTTPAdapter.build_response would make, with the body already read."""
         response = Response()
         response.status_code = reply.status
         headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-        for name, value in reply.msg.items():
+        for name, value in reply.headers:
             # Repeated headers are joined, as urllib3's HTTPHeaderDict gives them to requests.
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         response.headers = headers
@@ -198,7 +207,7 @@ class LeanHTTPAdapter(BaseAdapter):
         response.url = request.url or ""
         response.request = request
         response.connection = self  # type: ignore[assignment]  # any adapter will do
-        response._content = _decoded(content, headers)
+        response._content = _decoded(reply.body, headers)
         response._content_consumed = True  # type: ignore[attr-defined]
         if sets_cookies:
             extract_cookies_to_jar(response.cookies, request, response.raw)  # type: ignore[no-untyped-call]
