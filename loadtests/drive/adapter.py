@@ -19,6 +19,7 @@ standard HTTPAdapter, so requests' behaviour is unchanged there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import io
 import select
@@ -38,6 +39,7 @@ from urllib3.response import HTTPResponse
 from loadtests.drive import wire
 
 _Key = tuple[str, int]
+_Address = tuple[_Key, str, str]  # (host, port), request target, Host header
 
 
 class _Raw:
@@ -89,9 +91,26 @@ def _host_header(hostname: str, port: int) -> str:
     return host if port == 80 else f"{host}:{port}"
 
 
+def _header_lines(headers: Mapping[str, str]) -> Mapping[str, tuple[str, str]]:
+    """The request's headers as lowered name -> (name, value).
+
+    A CaseInsensitiveDict (what requests prepares) holds exactly that already; reading
+    it through its Mapping methods costs a Python call per header and per lookup.
+    """
+    if isinstance(headers, CaseInsensitiveDict):
+        return headers._store  # type: ignore[attr-defined,no-any-return]
+    return {name.lower(): (name, value) for name, value in headers.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _encoding(content_type: str) -> str | None:
+    """requests' encoding for a Content-Type, worked out once per distinct value."""
+    return get_encoding_from_headers(CaseInsensitiveDict({"content-type": content_type}))
+
+
 def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
     """The body as requests would give it: a Content-Encoding undone by urllib3's decoders."""
-    if "Content-Encoding" not in headers or not body:
+    if not body:
         return body
     # Rare (the apps under test do not compress): exactly urllib3's decoding, at its cost.
     wrapped = HTTPResponse(
@@ -103,10 +122,13 @@ def _decoded(body: bytes, headers: Mapping[str, str]) -> bytes:
 class LeanHTTPAdapter(BaseAdapter):
     """Sends plain-HTTP prepared requests on pooled keep-alive connections (drive/wire.py)."""
 
+    MAX_ADDRESSES = 64
+
     def __init__(self, pool_size: int = 4) -> None:
         super().__init__()
         self.pool_size = pool_size
         self._idle: dict[_Key, list[wire.Wire]] = {}
+        self._addresses: dict[str, _Address] = {}
         self._fallback = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
 
     def send(
@@ -120,28 +142,23 @@ class LeanHTTPAdapter(BaseAdapter):
     ) -> Response:
         """Send one request (see the module docstring for what goes to HTTPAdapter)."""
         body = request.body
-        url = request.url or ""
         if stream or proxies or not isinstance(body, (bytes, str, type(None))):
             return self._fallback.send(request, stream, timeout, verify, cert, proxies)
         if isinstance(body, str):
             body = body.encode("utf-8")
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
+        address = self._address(request.url or "")
+        if address is None:
             return self._fallback.send(request, stream, timeout, verify, cert, proxies)
-        port = parts.port or 80
-        key = (parts.hostname, port)
-        path = parts.path or "/"
-        if parts.query:
-            path = f"{path}?{parts.query}"
-        headers = request.headers
-        if "Expect" in headers:  # 100-continue: HTTPAdapter's job
+        key, path, host_header = address
+        lines = _header_lines(request.headers)
+        if "expect" in lines:  # 100-continue: HTTPAdapter's job
             return self._fallback.send(request, stream, timeout, verify, cert, proxies)
         # requests prepared Accept-Encoding and Content-Length (0 for an empty POST);
         # Host comes from the URL, as http.client gives it, unless the request names its own.
-        host = None if "Host" in headers else _host_header(parts.hostname, port)
+        host = None if "host" in lines else host_header
         try:
             message = wire.request_bytes(
-                request.method or "GET", path, host, list(headers.items()), body or b""
+                request.method or "GET", path, host, list(lines.values()), body or b""
             )
         except (ValueError, UnicodeError) as exc:
             raise requests.exceptions.InvalidHeader(exc, request=request) from exc
@@ -163,6 +180,20 @@ class LeanHTTPAdapter(BaseAdapter):
         else:
             self._release(key, conn)
         return self._response(request, reply)
+
+    def _address(self, url: str) -> _Address | None:
+        """Where a plain-HTTP URL goes (None: not one for this adapter), parsed once per URL."""
+        address = self._addresses.get(url)
+        if address is None:
+            parts = urlsplit(url)
+            hostname, port = parts.hostname, parts.port or 80
+            if parts.scheme != "http" or not hostname:
+                return None
+            path = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+            address = ((hostname, port), path, _host_header(hostname, port))
+            if len(self._addresses) < self.MAX_ADDRESSES:
+                self._addresses[url] = address  # a new URL per vote is simply parsed each time
+        return address
 
     def _connection(
         self, key: _Key, connect: Any, read: Any, request: PreparedRequest
@@ -195,19 +226,25 @@ class LeanHTTPAdapter(BaseAdapter):
         """The Response HTTPAdapter.build_response would make, with the body already read."""
         response = Response()
         response.status_code = reply.status
-        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        headers = response.headers
+        # Filled as its own __setitem__ would (lowered name -> (name, value)), without a
+        # Python-level call per header; repeated headers are joined, as urllib3's
+        # HTTPHeaderDict gives them to requests.
+        store = headers._store  # type: ignore[attr-defined]
         for name, value in reply.headers:
-            # Repeated headers are joined, as urllib3's HTTPHeaderDict gives them to requests.
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        response.headers = headers
-        response.encoding = get_encoding_from_headers(headers)
-        sets_cookies = "Set-Cookie" in headers or "Set-Cookie2" in headers
+            lowered = name.lower()
+            seen = store.get(lowered)
+            store[lowered] = (name, value) if seen is None else (name, f"{seen[1]}, {value}")
+        content_type = store.get("content-type")
+        response.encoding = _encoding(content_type[1]) if content_type is not None else None
+        sets_cookies = "set-cookie" in store or "set-cookie2" in store
         response.raw = _Raw(reply, sets_cookies)
         response.reason = reply.reason
         response.url = request.url or ""
         response.request = request
         response.connection = self  # type: ignore[assignment]  # any adapter will do
-        response._content = _decoded(reply.body, headers)
+        body = reply.body
+        response._content = _decoded(body, headers) if "content-encoding" in store else body
         response._content_consumed = True  # type: ignore[attr-defined]
         if sets_cookies:
             extract_cookies_to_jar(response.cookies, request, response.raw)  # type: ignore[no-untyped-call]

@@ -28,6 +28,10 @@ MAX_CHUNK_LINE = 4096
 _RECV = 65536
 _BODILESS = frozenset({204, 304})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+_FIELDS = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*\r\n)*")
+_OWS = " \t"  # optional whitespace around a header's value
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")  # controls, space, non-ASCII
 
 
@@ -153,13 +157,10 @@ class Wire:
         parts: list[bytes] = []
         while True:
             line = self._line(MAX_CHUNK_LINE, "chunk size line")
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                if not size_text or size_text.startswith((b"-", b"+", b"0x", b"0X")):
-                    raise ValueError(size_text)
-                size = int(size_text, 16)
-            except ValueError:
-                raise MalformedReply(f"malformed chunk size {line[:40]!r}") from None
+            size_text = line.split(b";", 1)[0].strip(b" \t")
+            if _HEX.fullmatch(size_text) is None:
+                raise MalformedReply(f"malformed chunk size {line[:40]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 break
             parts.append(self._exactly(size, "chunk"))
@@ -206,39 +207,53 @@ class _Fields:
         self.content_length = length
 
 
-def _keeps_alive(version: bytes, connection: str) -> bool:
+def _keeps_alive(version: str, connection: str) -> bool:
+    if not connection:
+        return version == "HTTP/1.1"
     tokens = {token.strip() for token in connection.split(",")}
-    if version == b"HTTP/1.1":
+    if version == "HTTP/1.1":
         return "close" not in tokens
     return "keep-alive" in tokens and "close" not in tokens
 
 
-def parse_head(head: bytes) -> tuple[bytes, int, str, list[tuple[str, str]]]:
+def parse_head(head: bytes) -> tuple[str, int, str, list[tuple[str, str]]]:
     """Version, status, reason and headers from a reply's head (without the blank line)."""
-    lines = head.split(b"\r\n")
-    status_line = lines[0]
-    version, _, rest = status_line.partition(b" ")
-    code, _, reason = rest.partition(b" ")
+    text = head.decode("latin-1")
+    status_line, _, fields = text.partition("\r\n")
+    version, _, rest = status_line.partition(" ")
+    code, _, reason = rest.partition(" ")
     if (
-        version not in (b"HTTP/1.1", b"HTTP/1.0")
+        version not in ("HTTP/1.1", "HTTP/1.0")
         or len(code) != 3
         or not code.isdigit()
-        or code[0] == 0x30  # "0xx" is no status
+        or not code.isascii()
+        or code[0] == "0"  # "0xx" is no status
     ):
         raise MalformedReply(f"malformed status line {status_line[:80]!r}")
+    if not fields:
+        return version, int(code), reason, []
+    fields += "\r\n"
+    # The usual head, one C pass to check and one to split; a folded or malformed line
+    # takes the line-by-line path, which joins the one and names the other.
+    if _FIELDS.fullmatch(fields) is not None:
+        return version, int(code), reason, _FIELD.findall(fields)
+    return version, int(code), reason, _parse_lines(fields[:-2].split("\r\n"))
+
+
+def _parse_lines(lines: list[str]) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t"):
+    for line in lines:
+        if line[:1] in (" ", "\t"):
             if not headers:
                 raise MalformedReply("a folded header line before any header")
             last, joined = headers[-1]
-            headers[-1] = (last, f"{joined} {line.strip().decode('latin-1')}")
+            headers[-1] = (last, (joined + " " + line.strip(_OWS)).strip(_OWS))
             continue
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or b" " in name:
+        name, colon, value = line.partition(":")
+        if not colon or _TOKEN.fullmatch(name) is None:
             raise MalformedReply(f"malformed header line {line[:80]!r}")
-        headers.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
-    return version, int(code), reason.decode("latin-1"), headers
+        headers.append((name, value.strip(_OWS)))
+    return headers
 
 
 def request_bytes(
@@ -254,10 +269,10 @@ def request_bytes(
         raise ValueError(f"invalid HTTP method {method!r}")
     if _BAD_TARGET.search(target) is not None:
         raise ValueError(f"URL can't contain control characters or spaces: {target!r}")
-    lines = [f"{method} {target} HTTP/1.1"]
+    lines = [f"{name}: {value}" for name, value in headers]
     if host is not None:
-        lines.append(f"Host: {host}")
-    lines.extend(f"{name}: {value}" for name, value in headers)
+        lines.insert(0, f"Host: {host}")
+    lines.insert(0, f"{method} {target} HTTP/1.1")
     text = "\r\n".join(lines)
     if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
         raise ValueError("a header name or value contains CR or LF")
