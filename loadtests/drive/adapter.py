@@ -202,7 +202,7 @@ class LeanHTTPAdapter(BaseAdapter):
         while idle:
             conn = idle.pop()
             if not _dropped(conn):
-                conn.sock.settimeout(read)
+                conn.set_timeout(read)
                 return conn
             conn.close()
         try:
@@ -212,7 +212,7 @@ class LeanHTTPAdapter(BaseAdapter):
         except OSError as exc:
             # ECONNREFUSED stays in the chain: nothing was sent (the client's is_refused).
             raise requests.ConnectionError(exc, request=request) from exc
-        conn.sock.settimeout(read)
+        conn.set_timeout(read)
         return conn
 
     def _release(self, key: _Key, conn: wire.Wire) -> None:
