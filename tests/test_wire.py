@@ -259,3 +259,16 @@ def test_parse_head_reads_the_usual_head() -> None:
         [("Server", "x"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("E", "")],
     )
     assert wire.parse_head(b"HTTP/1.1 204") == ("HTTP/1.1", 204, "", [])
+
+
+def test_an_idle_connection_is_dropped_only_once_the_server_closed_it() -> None:
+    from loadtests.drive.adapter import _dropped
+
+    ours, theirs = socket.socketpair()
+    conn = wire.Wire(ours)
+    try:
+        assert not _dropped(conn)  # alive and quiet: reused
+        theirs.close()
+        assert _dropped(conn)  # EOF waiting: replaced, before anything is sent on it
+    finally:
+        conn.close()
