@@ -20,6 +20,7 @@ import requests
 import waitress
 
 from loadtests.drive import wire
+from loadtests.drive.adapter import _dropped
 from loadtests.drive.client import Client, SessionTransport, Timeout, new_session
 from loadtests.history import History
 from loadtests.target.workload import RequestSpec, reference_workload
@@ -262,8 +263,6 @@ def test_parse_head_reads_the_usual_head() -> None:
 
 
 def test_an_idle_connection_is_dropped_only_once_the_server_closed_it() -> None:
-    from loadtests.drive.adapter import _dropped
-
     ours, theirs = socket.socketpair()
     conn = wire.Wire(ours)
     try:
