@@ -136,8 +136,31 @@ def test_the_table_names_the_load_average_and_the_cpu_ratio_per_server() -> None
     table = format_table(results)
     assert "load average (1, 5, 15 min): [3.5, 2.0, 1.0] at the start" in table
     assert "driver CPU waitress" in table and "1.8x hey's (360.0 vs 200.0" in table
+    assert "target <= 2.0x: met)" in table
     assert "driver CPU apache" in table and "not measured: mod_wsgi" in table
     assert "checker_streaming_ops_per_s" in table
+
+
+def test_the_cpu_ratio_is_a_target_on_every_server_measured() -> None:
+    cpu = {
+        "werkzeug": {"driver_cpu_vs_hey": 1.5, "driver_cpu_us": 300.0, "hey_cpu_us": 200.0},
+        "gunicorn": {"driver_cpu_vs_hey": 2.4, "driver_cpu_us": 480.0, "hey_cpu_us": 200.0},
+        "apache": {"skipped": "mod_wsgi is not installed"},
+    }
+    all_sections = {**sections(), "cpu": cpu}
+    met = targets_met(headline_numbers(all_sections), all_sections)
+    assert met["driver_cpu_vs_hey_werkzeug"] == {"goal": 2.0, "value": 1.5, "met": True}
+    assert met["driver_cpu_vs_hey_gunicorn"] == {"goal": 2.0, "value": 2.4, "met": False}
+    assert "driver_cpu_vs_hey_apache" not in met  # skipped: no row, no verdict
+    results = {
+        "targets": met,
+        "mode": "quick",
+        "machine": bench_machine.describe(),
+        "sections": all_sections,
+    }
+    table = format_table(results)
+    assert "driver_cpu_vs_hey_gunicorn" in table and "(NOT met)" in table
+    assert "target <= 2.0x: NOT met)" in table and "target <= 2.0x: met)" in table
 
 
 def test_results_file_and_table(tmp_path: Path) -> None:

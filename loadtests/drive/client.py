@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from loadtests import defaults
 from loadtests.defaults import OP_HEADER
@@ -192,7 +193,10 @@ def _from_template(template: requests.PreparedRequest) -> requests.PreparedReque
     """
     prepared = requests.PreparedRequest()
     prepared.method, prepared.url = template.method, template.url
-    prepared.headers = template.headers.copy()
+    # A copy of the header dict's own store (what CaseInsensitiveDict.copy() rebuilds
+    # one __setitem__ at a time).
+    prepared.headers = CaseInsensitiveDict()
+    prepared.headers._store = template.headers._store.copy()  # type: ignore[attr-defined]
     prepared._cookies = template._cookies  # type: ignore[attr-defined]
     prepared.hooks = template.hooks  # copy() shares them too
     return prepared
@@ -270,7 +274,13 @@ def _parse_json(text: str) -> Any:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if isinstance(parsed, (dict, list)) and _depth_exceeds(parsed, MAX_REPLY_DEPTH):
+    # Nesting deeper than the limit needs more opening brackets than that: most replies
+    # are cleared by two C-level counts, without walking the parsed value.
+    if (
+        isinstance(parsed, (dict, list))
+        and text.count("{") + text.count("[") > MAX_REPLY_DEPTH
+        and _depth_exceeds(parsed, MAX_REPLY_DEPTH)
+    ):
         return None
     return parsed
 

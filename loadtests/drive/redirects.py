@@ -51,6 +51,17 @@ class GuardedSession(requests.Session):
         super().__init__()
         self.allow_remote = allow_remote
 
+    def resolve_redirects(self, resp: requests.Response, *args: Any, **kwargs: Any) -> Any:
+        """requests' redirect walk, skipped for a reply that is no redirect at all.
+
+        Session.send walks every reply through it; for a vote's 200 it would parse the
+        request's URL and find no redirect target (get_redirect_target: None unless
+        is_redirect), yielding nothing, which an empty iterator does for less.
+        """
+        if not resp.is_redirect:
+            return iter(())
+        return super().resolve_redirects(resp, *args, **kwargs)
+
     def get_redirect_target(self, resp: requests.Response) -> Any:
         """The next hop's location, once it is known to be allowed (else RedirectRefused)."""
         location = super().get_redirect_target(resp)
