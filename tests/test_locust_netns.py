@@ -123,12 +123,31 @@ def _worker(hosts: netns.Hosts) -> list[str]:
     )
 
 
+_CONNECTS = (
+    "import socket, sys\n"
+    "socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()"
+)
+
+
 def test_remote_addresses_are_refused_without_allow_remote(
-    hosts: netns.Hosts, tmp_path: Path
+    hosts: netns.Hosts, start: Start, tmp_path: Path
 ) -> None:
     done = hosts.run("target", _serve(hosts), timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--allow-remote" in done.stderr
+    # A plain server in the target's place, logging every request: the refusal must come
+    # before any traffic (asking the server its build is traffic too).
+    listener = start(
+        "target",
+        [sys.executable, "-m", "http.server", str(PORT), "--bind", hosts.address("target")],
+        "listener.log",
+    )
+    probe = [sys.executable, "-c", _CONNECTS, hosts.address("target"), str(PORT)]
+    deadline = time.monotonic() + WAIT
+    while hosts.run("master", probe, timeout=30).returncode != 0:
+        assert listener.poll() is None, _log(listener)
+        assert time.monotonic() < deadline, "the listener never answered"
+        time.sleep(0.2)
     # Locust on its own host, loading the target's address: refused when the test starts.
     alone = locust_command(
         "--headless", "-u", "1", "-r", "1", "-t", "2s", "--host", _url(hosts),
@@ -137,6 +156,7 @@ def test_remote_addresses_are_refused_without_allow_remote(
     locust = hosts.run("master", alone, timeout=WAIT)
     assert locust.returncode not in (0, 1), locust.stdout + locust.stderr  # never a verdict
     assert "allow-remote" in locust.stdout + locust.stderr
+    assert "HTTP/1." not in _log(listener), _log(listener)  # no request reached it
 
 
 def test_a_run_across_hosts_counts_exactly(

@@ -15,7 +15,9 @@ from loadtests.defaults import BUILDS
 def reported_build(url: str, timeout: float) -> str | None:
     """The reference build the target at ``url`` reports, or None (no answer, not ours)."""
     try:
-        reply = requests.get(url.rstrip("/") + "/health", timeout=timeout)
+        # No redirects: one to another host would be traffic --racecheck-allow-remote
+        # never allowed, and the reference app's /health never redirects.
+        reply = requests.get(url.rstrip("/") + "/health", timeout=timeout, allow_redirects=False)
         body = reply.json() if reply.status_code == 200 else None
     except (requests.RequestException, ValueError):
         return None

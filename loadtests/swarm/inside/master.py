@@ -80,7 +80,11 @@ class MasterSide:
     def start(self, options: RacecheckOptions) -> None:
         """test_start: decide the run's identity and quotas, and open the round."""
         self.join_finishing(60.0)  # a web UI user may start again while we still check
-        options = self._server_build(options)
+        # Refused before anything is sent: asking the server its build is traffic too, and
+        # it yields to gevent, where Locust's --run-time may end the test before it is refused.
+        refused = None if options.managed else options.host_error(self.environment.host)
+        if refused is None:
+            options = self._server_build(options)
         # The harness names the run (managed mode), so the summary it reads back is this run's.
         run_id = options.run_id or secrets.token_hex(4)
         run_dir = (
@@ -101,7 +105,7 @@ class MasterSide:
                 options.timeout,
                 allow_remote=options.allow_remote,
             )
-            error = options.host_error(self.environment.host) or round_.open()
+            error = refused or round_.open()
             if error is not None:
                 round_.setup_error = error
                 logger.error("%s; ending the test", error)
