@@ -180,3 +180,29 @@ def tally(target: RunningTarget) -> dict[str, int]:
     reply.raise_for_status()
     body = reply.json()
     return {"yes": body["yes"], "no": body["no"]}
+
+
+@pytest.mark.parametrize("where", ["import", "init"])
+def test_a_start_up_slower_than_the_run_time_never_exits_0_without_a_verdict(
+    racecheck_target: Callable[..., RunningTarget], tmp_path: Path, where: str
+) -> None:
+    """Locust's -t timer runs on gevent's clock, which stands still until its loop first runs.
+
+    A start-up longer than -t (a loaded machine) made the timer fire at once: Locust quit
+    before racecheck's test start, and exited 0 with no verdict, which reads as a PASS.
+    """
+    locked = racecheck_target(build="locked")
+    slow = Path(__file__).parent / "support" / "slow_start.py"
+    argv = locust_command(*headless(locked.url, tmp_path / "runs", run_time="1s"))
+    argv[argv.index("-f") + 1] += f",{slow}"
+    env = {**locust_env(), "RACECHECK_TEST_SLOW": where}
+    process = start_process(argv, env=env, log_path=tmp_path / "locust.log")
+    try:
+        status = exit_status(process)
+    finally:
+        process.stop()
+    line = verdict_line(process)
+    if where == "import":  # before racecheck's init, which reads the clock afresh: a real run
+        assert status == 0 and line.startswith("racecheck verdict: PASS"), line
+    else:  # after it, the timer still fires at once: no evidence, so UNKNOWN, never exit 0
+        assert status == 3 and line.startswith("racecheck verdict: UNKNOWN"), line

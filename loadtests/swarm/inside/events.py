@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import gevent
 from locust.env import Environment
 
 from loadtests.errors import RacecheckError
@@ -28,6 +29,10 @@ def _on_init(environment: Environment, runner: Any, web_ui: Any, **_: Any) -> No
     except RacecheckError as exc:
         logger.error("%s", exc)
         raise SystemExit(2) from None
+    # gevent's clock stands still until its loop first runs; a start-up slower than
+    # --run-time (imports on a loaded machine) would make Locust's run-time timer, set
+    # just after this, fire at once and quit before the test starts. Read the clock now.
+    gevent.get_hub().loop.update_now()
     node = Node(environment)
     setattr(environment, NODE_ATTR, node)
     events: Any = environment.events  # locust's EventHook.add_listener is untyped

@@ -312,6 +312,16 @@ class MasterSide:
             return None
         return int(run.result.get("exit_code", 4))
 
+    def unjudged(self, managed: bool) -> bool:
+        """A standalone run (not one racecheck run manages) that never reached a verdict.
+
+        ``managed``: the options as parsed, for when no test started at all.
+        """
+        run = self.run
+        if run is None:
+            return not managed
+        return not run.options.managed and run.result is None
+
     def tally(self) -> dict[str, Any]:
         """What the Tally tab shows of the current (or last) run."""
         run = self.run

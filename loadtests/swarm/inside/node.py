@@ -29,6 +29,7 @@ from locust import log as locust_log
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from loadtests.check.exitcodes import EXIT_UNKNOWN
 from loadtests.errors import RacecheckError
 from loadtests.swarm.accounting import WorkerLedger
 from loadtests.swarm.inside.master import MasterSide
@@ -131,6 +132,15 @@ class Node:
         if verdict_code is not None:
             # The verdict decides, unless it is a pass: then Locust's own failures count.
             environment.process_exit_code = verdict_code or locust_exit_code(environment)
+        elif self.headless and self.master.unjudged(self.options().managed):
+            # Locust quit before a run was checked (e.g. its --run-time timer fired before
+            # test_start finished): no evidence, so never Locust's exit 0, which reads as PASS.
+            print(
+                "racecheck verdict: UNKNOWN — Locust quit before racecheck checked a run "
+                f"(no votes were judged) — exit {EXIT_UNKNOWN}",
+                flush=True,
+            )
+            environment.process_exit_code = EXIT_UNKNOWN
 
 
 def default_stop_timeout(environment: Environment, options: RacecheckOptions) -> None:
