@@ -99,7 +99,6 @@ RUN: dict[str, Run] = {
     "racecheck check reports/<run>": Run(0),
     "racecheck report reports/<run>": Run(0),
     "racecheck report reports/<comparison>": Run(0),
-    "racecheck compare --quick": Run(0),
     "racecheck compare --builds locked,unlocked --threads 4,16 --duration 10": Run(0),
     "racecheck run --target tests/targets/likes_racy.toml --votes 2000": Run(1),
     "racecheck run --target likes.toml --server gunicorn --threads 8 --clients 32 --votes 3000": (
@@ -142,6 +141,10 @@ EXCLUDED: dict[str, str] = {
     ),
     "racecheck locust --web-port 0 --processes 2 -- --stop-timeout 5": (
         "the Locust web UI, as above: tests/test_browser_tally.py"
+    ),
+    "racecheck compare --quick": (
+        "the demo; tests/test_compare.py::test_quick_compare_end_to_end runs it as written and "
+        "checks its exit code, every cell's verdict and the report"
     ),
     "racecheck bench --quick": "a benchmark of about 2 minutes; tests/test_bench.py runs its parts",
     "racecheck bench --only checker": (
