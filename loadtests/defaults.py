@@ -73,6 +73,12 @@ APACHE_USER: Final = "www-data"
 # Apache's connection slots in front of the app (the worker MPM's MaxClients, as in the
 # lecture's configuration): well above any --clients a run uses, so none is turned away.
 APACHE_MAX_CLIENTS: Final = 300
+# Seconds an idle keep-alive connection stays open on the servers racecheck starts.
+# gunicorn's and mod_wsgi-express's default, 2 s, is shorter than a client thread can
+# wait for the CPU on a loaded machine: the server then closes a connection just as a
+# vote is sent on it, an unknown outcome (info) that says nothing about the app.
+# waitress keeps them 120 s; the dev server closes after each reply.
+KEEP_ALIVE_SECONDS: Final = 30
 
 # The race window in the unlocked build: seconds between reading and writing a counter,
 # or CALL_ONLY_WINDOW for no sleep at all, just a function call.
@@ -128,6 +134,7 @@ __all__ = [
     "DRIVERS",
     "EXPECTS",
     "HARNESS_TIMEOUT",
+    "KEEP_ALIVE_SECONDS",
     "MASTER_CONNECT_WAIT",
     "MAXIMUM_REQUESTS",
     "MAX_CALIBRATE",

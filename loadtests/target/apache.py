@@ -258,6 +258,7 @@ def command(spec: TargetSpec, port: int, folder: Path, user: tuple[str, str] | N
     # that, the event MPM closes idle keep-alive connections as a client reuses them,
     # and those votes end as unknown outcomes that no other server produces.
     argv += ["--max-clients", str(defaults.APACHE_MAX_CLIENTS)]
+    argv += ["--keep-alive-timeout", str(defaults.KEEP_ALIVE_SECONDS)]
     if spec.maximum_requests:
         argv += ["--maximum-requests", str(spec.maximum_requests)]
     # Chunked bodies reach the app, as under the other servers, and the app decides

@@ -17,6 +17,8 @@ from flask import Flask
 from flask.cli import NoAppException, locate_app
 from gunicorn.app.base import BaseApplication
 
+from loadtests import defaults
+
 if TYPE_CHECKING:
     from loadtests.defaults import ServerName
 
@@ -121,6 +123,7 @@ def _serve_gunicorn(app: Flask, *, fd: int, threads: int, workers: int) -> None:
         # by side and would otherwise fight over one $XDG_RUNTIME_DIR/gunicorn.ctl.
         "control_socket_disable": True,
         "graceful_timeout": GUNICORN_GRACEFUL_TIMEOUT,
+        "keepalive": defaults.KEEP_ALIVE_SECONDS,  # why: see defaults
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "racecheck-target",
