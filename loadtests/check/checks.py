@@ -229,7 +229,7 @@ def recycled(ev: Evidence) -> CheckResult | None:
     if not settings.recycle_after:
         return respawned(ev, pids)
     if len(pids) <= 1:
-        return None
+        return _unseen_recycle(ev, pids)
     if settings.shared_state:
         return CheckResult(
             "recycle",
@@ -247,6 +247,28 @@ def recycled(ev: Evidence) -> CheckResult | None:
         "run cannot judge thread safety from the tallies",
         witnesses,
         len(pids),
+    )
+
+
+def _unseen_recycle(ev: Evidence, pids: list[int]) -> CheckResult | None:
+    """One pid or none seen, but the final read names no process: a recycle may be hidden.
+
+    A process recycled after the last vote hands the final read to a successor with
+    empty memory, and nothing in the history shows it unless the read says which
+    process answered (a target file's reads carry no pid). A tally below the
+    acknowledged votes then proves no race.
+    """
+    settings, final = ev.settings, ev.final
+    if settings.shared_state or final.pids:
+        return None
+    seen = f" (pid {pids[0]} answered every vote)" if pids else ""
+    return CheckResult(
+        "recycle",
+        "UNKNOWN",
+        f"server processes are recycled after {settings.recycle_after} requests "
+        f"(maximum_requests) and the final read does not say which process answered it"
+        f"{seen}: a successor with empty memory may have answered it, so this run cannot "
+        "judge thread safety from the final tally",
     )
 
 
