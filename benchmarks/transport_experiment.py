@@ -3,7 +3,8 @@
 Runs the real RequestsDriver (History, Client, classification and all) three ways
 against one locked waitress target, alternating within each round, next to hey:
 
-* ``requests``    the driver as shipped (requests.Session per thread)
+* ``requests``    the driver as shipped (requests.Session per thread, sending through
+  drive/adapter.py's lean adapter: a raw keep-alive socket and drive/wire.py's parser)
 * ``http.client`` the same driver with a minimal keep-alive http.client transport
   swapped in through the Transport seam (this file only; NOT production code: it
   follows no redirects, keeps no cookies and decodes every body as UTF-8)
@@ -11,6 +12,8 @@ against one locked waitress target, alternating within each round, next to hey:
     .venv/bin/python benchmarks/transport_experiment.py --rounds 5 --votes 3000
 
 It answers "is the remaining gap to hey in racecheck or in requests?" with numbers.
+(Written before the lean adapter; with it, what the comparison measures is mostly
+what requests' Session itself still costs per vote over a bare transport.)
 """
 
 from __future__ import annotations
