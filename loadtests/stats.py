@@ -6,12 +6,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from loadtests.check.kinds import CALIBRATION, EXTRA_FS
-from loadtests.history import Op, pairs
+from loadtests.check.kinds import CALIBRATION
+from loadtests.history import LOAD_FS, Op, pairs
 
-# The load's requests: votes, and the ops beyond counters (a target file's collections,
-# stocks and calls). Calibration requests (process "calibrate") are not the load.
-LOAD_FS = frozenset({"vote"}) | EXTRA_FS
+# The load's requests are history.LOAD_FS; calibration requests (process "calibrate")
+# are not the load.
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:

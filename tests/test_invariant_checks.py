@@ -7,6 +7,8 @@ a counter-only history that none of them speaks about.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from support.histories import assert_witnessed
@@ -21,10 +23,23 @@ class Ops:
 
     def __init__(self) -> None:
         self.history = History()
+        self._pending: list[tuple[Any, str, Any]] | None = None
 
     def op(self, process: Any, f: str, kind: str, start: Any, end: Any, op_id: str | None) -> None:
         invocation = self.history.invoke(process, f, start, op_id)
+        if self._pending is not None:
+            self._pending.append((invocation, kind, end))
+            return
         self.history.complete(invocation, kind, end)  # type: ignore[arg-type]
+
+    @contextmanager
+    def concurrently(self) -> Iterator[None]:
+        """The ops inside are all invoked before any completes (each from its own client)."""
+        self._pending = []
+        yield
+        pending, self._pending = self._pending, None
+        for invocation, kind, end in pending:
+            self.history.complete(invocation, kind, end)  # type: ignore[arg-type]
 
     def add(self, op_id: str, kind: str = "ok", process: Any = 1, **value: Any) -> None:
         start = {"collection": "tasks", "element": f"t-{op_id}"}
@@ -57,8 +72,9 @@ def status(verdict: Verdict, name: str) -> str:
 
 def test_every_acknowledged_add_present_once_passes() -> None:
     ops = Ops()
-    for n in range(3):
-        ops.add(str(n))
+    with ops.concurrently():
+        for n in range(3):
+            ops.add(str(n), process=n)
     ops.add("9", kind="info")
     verdict = ops.judge(collections={"tasks": ["t-0", "t-1", "t-2"]})
     assert verdict.status == "PASS"
@@ -92,8 +108,9 @@ def test_duplicates_and_values_nobody_added_fail() -> None:
 
 def test_an_unknown_add_may_or_may_not_be_present() -> None:
     ops = Ops()
-    ops.add("0")
-    ops.add("1", kind="info")
+    with ops.concurrently():
+        ops.add("0", process=0)
+        ops.add("1", kind="info", process=1)
     assert ops.judge(collections={"tasks": ["t-0", "t-1"]}).status == "PASS"
     assert Ops.judge(ops, collections={"tasks": ["t-0"]}).status == "PASS"
 
@@ -123,8 +140,9 @@ def stock_run(final: int, ok: int, unknown: int = 0, reads: tuple[int, ...] = ()
     ops = Ops()
     ops.decrement("cal-0", process="calibrate")  # before the initial read: not counted
     ops.read(stocks={"stock": 10})
-    for n in range(ok):
-        ops.decrement(str(n))
+    with ops.concurrently():
+        for n in range(ok):
+            ops.decrement(str(n), process=10 + n)
     for n in range(unknown):
         ops.decrement(f"u{n}", kind="info")
     ops.decrement("sold", kind="fail", error="refused: sold out")
@@ -267,3 +285,27 @@ def test_a_sold_out_refusal_is_not_an_error_once_the_stock_is_gone() -> None:
 
 def test_a_stock_nobody_bought_from_proves_nothing() -> None:
     assert status(stock_run(final=10, ok=0), "stock-conservation") == "UNKNOWN"
+
+
+def test_adds_that_never_overlapped_prove_nothing() -> None:
+    """One client: each add completes before the next is sent, so nothing could race."""
+    ops = Ops()
+    for n in range(3):
+        ops.add(str(n))
+    verdict = ops.judge(collections={"tasks": ["t-0", "t-1", "t-2"]})
+    assert verdict.check("collections").status == "PASS"
+    assert verdict.check("concurrency").status == "UNKNOWN"
+    assert verdict.status == "UNKNOWN"
+    assert "no two of the 3 load requests were ever in flight" in verdict.reason
+
+
+def test_overlapping_adds_are_named_as_load_requests() -> None:
+    ops = Ops()
+    with ops.concurrently():
+        ops.add("0", process=0)
+        ops.add("1", process=1)
+    verdict = ops.judge(collections={"tasks": ["t-0", "t-1"]})
+    assert verdict.check("concurrency").detail == (
+        "up to 2 load requests were in flight at the same moment"
+    )
+    assert verdict.status == "PASS"

@@ -1,8 +1,8 @@
-"""Whether the load could race at all: two votes in flight at the same moment.
+"""Whether the load could race at all: two load requests in flight at the same moment.
 
-A run whose votes never overlapped (one client, or one Locust user) cannot lose
-an update to a race, so its PASS would say nothing about thread safety: that is
-too little evidence, UNKNOWN, and the verdict says why.
+A run whose requests (votes, adds, decrements, calls) never overlapped (one client,
+or one Locust user) cannot lose an update to a race, so its PASS would say nothing
+about thread safety: that is too little evidence, UNKNOWN, and the verdict says why.
 """
 
 from __future__ import annotations
@@ -13,20 +13,24 @@ from loadtests.check.verdict import CheckResult
 
 
 def concurrency(ev: Evidence) -> CheckResult | None:
-    """At least two votes were in flight at once (None: no vote was sent at all)."""
-    votes = sum(sum(c) for c in ev.scan.counts.values()) + sum(ev.scan.open_votes.values())
-    if votes == 0:
-        return None  # the bounds check says there was nothing to lose
-    peak = ev.scan.peak_votes_in_flight
+    """At least two load requests were in flight at once (None: none was sent at all)."""
+    scan = ev.scan
+    votes = sum(sum(c) for c in scan.counts.values()) + sum(scan.open_votes.values())
+    sent = votes + scan.extra_invoked
+    if sent == 0:
+        return None  # the other checks say there was nothing to lose
+    # Votes alone are named as votes; with adds, decrements or calls, as requests.
+    noun = "vote" if scan.extra_invoked == 0 else "load request"
+    peak = scan.peak_in_flight
     if peak >= 2:
         return CheckResult(
-            "concurrency", "PASS", f"up to {peak} votes were in flight at the same moment"
+            "concurrency", "PASS", f"up to {peak} {noun}s were in flight at the same moment"
         )
     return CheckResult(
         "concurrency",
         "UNKNOWN",
-        f"no two of the {plural(votes, 'vote')} were ever in flight at the same moment (one "
+        f"no two of the {plural(sent, noun)} were ever in flight at the same moment (one "
         "client, or clients that never overlapped), so no race could happen and a clean "
-        "tally proves nothing about thread safety: run more concurrent clients (--clients, "
-        "or more Locust users)",
+        "result proves nothing about thread safety: run more concurrent clients "
+        "(--clients, or more Locust users)",
     )

@@ -13,7 +13,7 @@ from typing import Any
 from loadtests.check.ackstore import AckStore, CountIndex
 from loadtests.check.model import RESTART_FS, Ack, CheckSettings, FinalState
 from loadtests.check.verdict import MAX_WITNESSES
-from loadtests.history import Op
+from loadtests.history import LOAD_FS, Op
 
 # The process name of the harness's own requests; its read is the final read,
 # judged by `bounds` against the final state, not again as a read of the run.
@@ -79,9 +79,11 @@ class Scan:
     others: list[tuple[Op | None, Op]] = field(default_factory=list)
     # Votes that were not acknowledged (fail and info), for the errors check.
     unacked_votes: list[Op] = field(default_factory=list)
-    # The most votes ever in flight at once (invoked, not yet completed): below 2, no
-    # two requests overlapped and no race could happen.
-    peak_votes_in_flight: int = 0
+    # The most load requests (votes, adds, decrements, calls) ever in flight at once
+    # (invoked, not yet completed): below 2, no two overlapped and no race could happen.
+    peak_in_flight: int = 0
+    # Load requests other than votes that were invoked (the op kinds beyond counters).
+    extra_invoked: int = 0
 
     def bad(self, op: Op, field_name: str, value: Any, problem: str) -> None:
         """Record a piece of malformed evidence (the op, the field, what is wrong)."""
@@ -161,7 +163,7 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     epoch, epoch_pids = 0, None
     last_vote_ns = acks_before_restart = acks_with_count = 0
     others, unacked_votes = result.others, result.unacked_votes
-    in_flight = peak = 0
+    in_flight = peak = extra_invoked = 0
     for op in ops:
         process, kind, f, vote_id = op.process, op.type, op.f, op.vote_id
         if process == "nemesis":
@@ -172,10 +174,12 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             continue
         key = (process, vote_id or f)
         if kind == "invoke":
-            if f == "vote":
+            if f in LOAD_FS:
                 in_flight += 1
                 if in_flight > peak:  # noqa: PLR1730 (max() is a call per op: slower)
                     peak = in_flight
+                if f != "vote":
+                    extra_invoked += 1
             if f == "vote" and vote_id is not None:
                 if vote_id in vote_ids:
                     result.duplicate_ids.append(vote_id)
@@ -193,6 +197,8 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
             invoke_ns = invocation.time_ns
         if f != "vote":
             others.append((invocation, op))
+            if invocation is not None and f in LOAD_FS:
+                in_flight -= 1
             if f == "read" and process != HARNESS:
                 lower, last_slot = reads_open.pop(key, ({}, slots))
                 if kind == "ok":
@@ -309,7 +315,8 @@ def scan(ops: Iterable[Op], final: FinalState, settings: CheckSettings) -> Scan:
     result.last_vote_ns = last_vote_ns
     result.acks_before_restart = acks_before_restart
     result.acks_with_count = acks_with_count
-    result.peak_votes_in_flight = peak
+    result.peak_in_flight = peak
+    result.extra_invoked = extra_invoked
     return result
 
 
