@@ -56,7 +56,7 @@ lint: $(DEV)
 bench: $(STAMP)
 	$(BIN)/racecheck bench --quick
 
-## bench-full: the numbers in docs/performance.md (about 15 minutes on 2 cores)
+## bench-full: the numbers in docs/performance.md (about 40 minutes on 2 cores)
 bench-full: $(STAMP)
 	$(BIN)/racecheck bench --out reports/bench-full
 

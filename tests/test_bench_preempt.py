@@ -57,6 +57,23 @@ def test_the_table_shows_the_cost_per_server_and_rate() -> None:
     assert "preempt cost waitress  rate 1      with/without 0.2 (200.0/s vs 1000.0/s)" in table
     assert "rate 0.1    with/without 0.5" in table
     assert "detect naive-preempt" in table
+    assert "section failed" not in table
+
+
+def test_a_failed_section_is_named_in_the_table() -> None:
+    data: dict[str, Any] = {
+        **sections(naive=20, locked=0),
+        "preempt": {"error": "HarnessError: hey did not finish within 120 s", "seconds": 1.0},
+    }
+    results = {
+        **headline_numbers(data),
+        "targets": targets_met({}, data),
+        "mode": "full",
+        "machine": bench_machine.describe(),
+        "sections": data,
+    }
+    table = format_table(results)
+    assert "preempt: section failed: HarnessError: hey did not finish within 120 s" in table
 
 
 def test_the_preempt_scenarios_reach_the_target() -> None:

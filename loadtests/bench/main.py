@@ -376,6 +376,10 @@ def format_table(results: dict[str, Any]) -> str:
                 f"{by_rate['preempt_vs_plain']} ({by_rate['preempt_rate']}/s vs "
                 f"{row['plain_rate']}/s)"
             )
+    # A section that failed is named, never left out: its numbers are missing, not fine.
+    for name, section in sections.items():
+        if isinstance(section, dict) and "error" in section:
+            lines.append(f"{name}: section failed: {section['error'].splitlines()[0][:120]}")
     return "\n".join(lines) + "\n"
 
 
