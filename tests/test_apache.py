@@ -21,8 +21,10 @@ from loadtests import defaults
 from loadtests.check.checker import CheckSettings, FinalState, check
 from loadtests.errors import TargetFileError, UsageError
 from loadtests.history import Op
+from loadtests.run.compare import Matrix
 from loadtests.target import apache, targetfile
 from loadtests.target.launcher import TargetSpec
+from loadtests.target.preempt import Preempt
 
 TARGETS = Path(__file__).parent / "targets"
 # Small runs (the brief: at most 2,000 votes); 16 clients on 8 threads per process.
@@ -157,6 +159,25 @@ def test_a_missing_install_is_a_usage_error_naming_the_fix(
 def test_maximum_requests_needs_apache() -> None:
     with pytest.raises(UsageError, match="needs --server apache"):
         TargetSpec(server="waitress", maximum_requests=10)
+
+
+def test_preempt_is_refused_under_apache_not_run_unpreempted() -> None:
+    """mod_wsgi's daemon threads are made in C: the tracer never reached them, and a naive
+    app PASSed "under forced switches" that never happened. Refused before anything starts."""
+    for spec in (
+        {"preempt": Preempt(rate=1.0)},
+        {"env": Preempt(rate=1.0).env()},  # the bench sets it by environment
+    ):
+        with pytest.raises(UsageError, match="--preempt does not reach Apache"):
+            TargetSpec(server="apache", **spec)  # type: ignore[arg-type]
+
+
+def test_a_comparison_runs_no_preempt_cell_under_apache() -> None:
+    cells = Matrix(servers=("waitress", "apache"), builds=("locked", "naive")).cells()
+    preempted = {(c.build, c.server) for c in cells if c.preempt}
+    assert preempted == {("locked", "waitress"), ("naive", "waitress")}
+    with pytest.raises(UsageError, match="does not reach Apache"):
+        Matrix(servers=("apache",), preempts=(True,))
 
 
 def test_several_workers_need_a_multiprocess_server() -> None:

@@ -370,6 +370,8 @@ def format_table(results: dict[str, Any]) -> str:
                 f"({row['locked_rate']}/s vs {row['unlocked_rate']}/s{rounds})"
             )
     for server, row in sections.get("preempt", {}).items():
+        if isinstance(row, dict) and "skipped" in row:
+            lines.append(f"preempt cost {server:<9} not measured: {row['skipped']}")
         for by_rate in row.get("by_rate", ()) if isinstance(row, dict) else ():
             lines.append(
                 f"preempt cost {server:<9} rate {by_rate['rate']:<6g} with/without "

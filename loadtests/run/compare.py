@@ -112,6 +112,11 @@ class Matrix:
             _unique(self.race_windows, "--race-windows")
         if self.preempts:
             _unique(self.preempts, "--preempt")
+            if True in self.preempts and "apache" in self.servers:
+                raise UsageError(
+                    "--preempt on does not reach Apache (mod_wsgi's threads are made outside "
+                    "Python): leave apache out of --servers, or --preempt off"
+                )
         if any(t < 1 for t in self.threads):
             raise UsageError("--threads values must be at least 1")
         for window in self.race_windows:
@@ -139,11 +144,13 @@ class Matrix:
         }
         return {name for name, values in dims.items() if len(values) > 1}
 
-    def _preempt_values(self, build: str) -> tuple[bool, ...]:
+    def _preempt_values(self, build: str, server: str) -> tuple[bool, ...]:
         if self.preempts:
             return self.preempts
         naive = "naive" in self.builds
-        return (False, True) if naive and build in PREEMPT_CONTRAST else (False,)
+        # Not under Apache: --preempt cannot reach mod_wsgi's threads (TargetSpec refuses).
+        contrast = naive and build in PREEMPT_CONTRAST and server != "apache"
+        return (False, True) if contrast else (False,)
 
     def cells(self) -> list[Cell]:
         """Every combination, grouped by variant so each group lists the builds in order."""
@@ -153,7 +160,7 @@ class Matrix:
             self.servers, self.threads or (None,), self.drivers, self.race_windows or (None,)
         ):
             for preempt, build in itertools.product((False, True), self._builds()):
-                if preempt not in self._preempt_values(build):
+                if preempt not in self._preempt_values(build, server):
                     continue
                 parts = [build, server]
                 if "threads" in varying:
