@@ -259,6 +259,10 @@ def command(spec: TargetSpec, port: int, folder: Path, user: tuple[str, str] | N
     # and those votes end as unknown outcomes that no other server produces.
     argv += ["--max-clients", str(defaults.APACHE_MAX_CLIENTS)]
     argv += ["--keep-alive-timeout", str(defaults.KEEP_ALIVE_SECONDS)]
+    # Every child the slots above need from the start, and none reaped: the event MPM
+    # starts 3 and forks more as the load arrives, and a child over its connection limit
+    # meanwhile closes kept-alive connections as votes go out on them (unknown outcomes).
+    argv += ["--initial-workers", "1", "--maximum-spare-workers", "1"]
     if spec.maximum_requests:
         argv += ["--maximum-requests", str(spec.maximum_requests)]
     # Chunked bodies reach the app, as under the other servers, and the app decides
