@@ -64,6 +64,9 @@ PROGRESS_EVERY: Final = 3.0
 STOP_GRACE: Final = 5.0  # seconds between SIGTERM and SIGKILL when a process is stopped
 # Servers that run several processes, each with its own memory (--workers > 1).
 MULTIPROCESS_SERVERS: Final[tuple[ServerName, ...]] = ("gunicorn", "apache")
+# Servers whose request threads --preempt's tracer reaches (threading.settrace): not
+# Apache, whose mod_wsgi daemon threads are made in C, outside Python's threading.
+PREEMPT_SERVERS: Final[tuple[ServerName, ...]] = ("werkzeug", "waitress", "gunicorn")
 # Requests after which apache recycles a daemon process (mod_wsgi maximum-requests,
 # the MPM's MaxRequestsPerChild); 0 never recycles.
 MAXIMUM_REQUESTS: Final = 0
@@ -143,6 +146,7 @@ __all__ = [
     "OP_HEADER",
     "PREEMPT_RATE",
     "PREEMPT_SEED",
+    "PREEMPT_SERVERS",
     "PREEMPT_TRACE_LINES_PER_REQUEST",
     "PREEMPT_TRACE_MAX_LINES",
     "PROCESSES",

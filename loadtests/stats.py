@@ -9,9 +9,6 @@ from typing import Any
 from loadtests.check.kinds import CALIBRATION
 from loadtests.history import LOAD_FS, Op, pairs
 
-# The load's requests are history.LOAD_FS; calibration requests (process "calibrate")
-# are not the load.
-
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
     """The q-th percentile (0-100) of already sorted values, nearest-rank."""

@@ -168,7 +168,7 @@ def test_preempt_is_refused_under_apache_not_run_unpreempted() -> None:
         {"preempt": Preempt(rate=1.0)},
         {"env": Preempt(rate=1.0).env()},  # the bench sets it by environment
     ):
-        with pytest.raises(UsageError, match="--preempt does not reach Apache"):
+        with pytest.raises(UsageError, match="--preempt does not reach apache"):
             TargetSpec(server="apache", **spec)  # type: ignore[arg-type]
 
 
@@ -176,7 +176,7 @@ def test_a_comparison_runs_no_preempt_cell_under_apache() -> None:
     cells = Matrix(servers=("waitress", "apache"), builds=("locked", "naive")).cells()
     preempted = {(c.build, c.server) for c in cells if c.preempt}
     assert preempted == {("locked", "waitress"), ("naive", "waitress")}
-    with pytest.raises(UsageError, match="does not reach Apache"):
+    with pytest.raises(UsageError, match="does not reach apache"):
         Matrix(servers=("apache",), preempts=(True,))
 
 

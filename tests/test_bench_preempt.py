@@ -44,20 +44,25 @@ def test_the_naive_race_must_be_caught_and_a_lock_never() -> None:
     assert met["detect_locked-preempt"]["met"] is False
 
 
+def table(data: dict[str, Any]) -> str:
+    """The summary table of a bench run whose sections are ``data``."""
+    return format_table(
+        {
+            **headline_numbers(data),
+            "targets": targets_met({}, data),
+            "mode": "quick",
+            "machine": bench_machine.describe(),
+            "sections": data,
+        }
+    )
+
+
 def test_the_table_shows_the_cost_per_server_and_rate() -> None:
-    data = sections(naive=20, locked=0)
-    results = {
-        **headline_numbers(data),
-        "targets": targets_met({}, data),
-        "mode": "quick",
-        "machine": bench_machine.describe(),
-        "sections": data,
-    }
-    table = format_table(results)
-    assert "preempt cost waitress  rate 1      with/without 0.2 (200.0/s vs 1000.0/s)" in table
-    assert "rate 0.1    with/without 0.5" in table
-    assert "detect naive-preempt" in table
-    assert "section failed" not in table
+    table_ = table(sections(naive=20, locked=0))
+    assert "preempt cost waitress  rate 1      with/without 0.2 (200.0/s vs 1000.0/s)" in table_
+    assert "rate 0.1    with/without 0.5" in table_
+    assert "detect naive-preempt" in table_
+    assert "section failed" not in table_
 
 
 def test_a_failed_section_is_named_in_the_table() -> None:
@@ -65,15 +70,7 @@ def test_a_failed_section_is_named_in_the_table() -> None:
         **sections(naive=20, locked=0),
         "preempt": {"error": "HarnessError: hey did not finish within 120 s", "seconds": 1.0},
     }
-    results = {
-        **headline_numbers(data),
-        "targets": targets_met({}, data),
-        "mode": "full",
-        "machine": bench_machine.describe(),
-        "sections": data,
-    }
-    table = format_table(results)
-    assert "preempt: section failed: HarnessError: hey did not finish within 120 s" in table
+    assert "preempt: section failed: HarnessError: hey did not finish within 120 s" in table(data)
 
 
 def test_the_preempt_scenarios_reach_the_target() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from loadtests.bench.load import LoadBench, measure_hey, reference_target, rotated
 from loadtests.bench.load import summarize_rounds as summarize
 from loadtests.bench.tools import ToolResult
-from loadtests.defaults import OP_HEADER, PREEMPT_RATE, SERVERS, ServerName
+from loadtests.defaults import OP_HEADER, PREEMPT_RATE, PREEMPT_SERVERS, SERVERS, ServerName
 from loadtests.target.preempt import Preempt
 
 PLAIN = "plain"
@@ -45,8 +45,8 @@ def preempt_cost(
     headers = (f"{OP_HEADER}: bench",)
     sides = (PLAIN, *(side(rate) for rate in rates))
     for server in servers:
-        if server == "apache":  # TargetSpec refuses it: mod_wsgi's threads are not Python's
-            out[server] = {"skipped": "--preempt does not reach mod_wsgi's daemon threads"}
+        if server not in PREEMPT_SERVERS:  # TargetSpec refuses it
+            out[server] = {"skipped": f"--preempt does not reach {server}'s request threads"}
             continue
         with contextlib.ExitStack() as stack:
             urls = {PLAIN: stack.enter_context(_target(bench, scratch, server, None)).url}

@@ -112,10 +112,11 @@ class Matrix:
             _unique(self.race_windows, "--race-windows")
         if self.preempts:
             _unique(self.preempts, "--preempt")
-            if True in self.preempts and "apache" in self.servers:
+            unreached = [s for s in self.servers if s not in defaults.PREEMPT_SERVERS]
+            if True in self.preempts and unreached:
                 raise UsageError(
-                    "--preempt on does not reach Apache (mod_wsgi's threads are made outside "
-                    "Python): leave apache out of --servers, or --preempt off"
+                    f"--preempt on does not reach {', '.join(unreached)} (its threads are made "
+                    "outside Python): leave it out of --servers, or --preempt off"
                 )
         if any(t < 1 for t in self.threads):
             raise UsageError("--threads values must be at least 1")
@@ -148,8 +149,8 @@ class Matrix:
         if self.preempts:
             return self.preempts
         naive = "naive" in self.builds
-        # Not under Apache: --preempt cannot reach mod_wsgi's threads (TargetSpec refuses).
-        contrast = naive and build in PREEMPT_CONTRAST and server != "apache"
+        # Only where --preempt reaches the server's threads (TargetSpec refuses the rest).
+        contrast = naive and build in PREEMPT_CONTRAST and server in defaults.PREEMPT_SERVERS
         return (False, True) if contrast else (False,)
 
     def cells(self) -> list[Cell]:

@@ -102,16 +102,14 @@ class TargetSpec:
                 f"maximum_requests recycles mod_wsgi daemon processes: it needs --server apache,"
                 f" and {self.server} has no such setting here (or drop maximum_requests)"
             )
-        if self.server == "apache" and (
+        if self.server not in defaults.PREEMPT_SERVERS and (
             self.preempt is not None or preempting.ENV_RATE in self.env
         ):
-            # The tracer reaches threads Python's threading module starts; mod_wsgi's daemon
-            # threads are made in C, so the app would run unpreempted and a PASS would claim
-            # forced switches that never happened.
+            # Run unpreempted, a PASS would claim forced switches that never happened.
             raise UsageError(
-                "--preempt does not reach Apache: mod_wsgi's daemon threads are made outside "
-                "Python, where racecheck's tracer cannot force switches; use --server "
-                "waitress, werkzeug or gunicorn with --preempt (or drop --preempt)"
+                f"--preempt does not reach {self.server}: its request threads are made "
+                "outside Python, where racecheck's tracer cannot force switches; use --server "
+                f"{', '.join(defaults.PREEMPT_SERVERS)} with --preempt (or drop --preempt)"
             )
         if self.server == "apache":
             from loadtests.target import apache
